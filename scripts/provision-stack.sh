@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Provisions the real test stack (kube-apiserver + etcd, and a MongoDB-protocol
+# server when none is given) into a cache folder outside git. Builds once; later
+# runs find the stamp files and return at once.
+#
+#   LEASECRON_CACHE     cache folder (default: $HOME/.cache/leasecron)
+#   KUBEBUILDER_ASSETS  folder with kube-apiserver and etcd: used as is, nothing built
+#   MONGODB_URI         a real replica set: no MongoDB server is provisioned
+set -euo pipefail
+
+K8S_VERSION="${LEASECRON_K8S_VERSION:-v1.37.2}"
+SECANTUS_VERSION="0.7.0b3"
+CACHE="${LEASECRON_CACHE:-$HOME/.cache/leasecron}"
+mkdir -p "$CACHE"
+
+log() { printf '[provision] %s\n' "$*" >&2; }
+die() { printf '[provision] ERROR: %s\n' "$*" >&2; exit 1; }
+
+provision_kube() {
+  if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
+    for b in kube-apiserver etcd; do
+      [[ -x "$KUBEBUILDER_ASSETS/$b" ]] || die "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable '$b'; unset it to build from source"
+    done
+    log "kube: using KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
+    return
+  fi
+  local out="$CACHE/kube-$K8S_VERSION"
+  if [[ -x "$out/bin/kube-apiserver" && -x "$out/bin/etcd" && -f "$out/.done" ]]; then
+    log "kube: cached in $out"
+    return
+  fi
+  command -v go >/dev/null || die "Go is needed to build kube-apiserver and etcd (none cached in $out). Install Go >= 1.26, or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver and etcd."
+  local started=$SECONDS
+  local wrap="$out/src"
+  mkdir -p "$wrap" "$out/bin"
+  log "kube: building kube-apiserver + etcd $K8S_VERSION with $(go version | cut -d' ' -f3) (first time only; ~10-20 min on 2 cores)"
+  # k8s.io/kubernetes cannot be `go install`ed: its go.mod pins every staging repo
+  # as v0.0.0 and `replace`s it to ./staging. A wrapper module requires it and
+  # replaces each such k8s.io/* module by its published v0.<minor>.<patch>.
+  local modfile
+  modfile="$(cd "$wrap" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  [[ -f "$modfile" ]] || die "could not download k8s.io/kubernetes@$K8S_VERSION from the Go module proxy ($(go env GOPROXY))"
+  local staging="v0.${K8S_VERSION#v1.}"
+  local etcd_version
+  etcd_version="$(awk '$1=="go.etcd.io/etcd/server/v3"{print $2}' "$modfile")"
+  [[ -n "$etcd_version" ]] || die "k8s.io/kubernetes@$K8S_VERSION go.mod names no go.etcd.io/etcd/server/v3"
+  {
+    echo "module leasecron.local/teststack"
+    echo
+    echo "go $(awk '$1=="go"{print $2; exit}' "$modfile")"
+    echo
+    echo "require ("
+    echo "	k8s.io/kubernetes $K8S_VERSION"
+    echo "	go.etcd.io/etcd/server/v3 $etcd_version"
+    echo ")"
+    echo
+    echo "replace ("
+    awk '/^require/{r=1} r && $1 ~ /^k8s\.io\// && $2=="v0.0.0"{print $1}' "$modfile" | sort -u |
+      while read -r m; do printf '\t%s => %s %s\n' "$m" "$m" "$staging"; done
+    echo ")"
+  } >"$wrap/go.mod"
+  cat >"$wrap/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "go.etcd.io/etcd/server/v3"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+)
+GO
+  (
+    cd "$wrap"
+    export GOFLAGS=-mod=mod
+    go mod tidy -e >/dev/null 2>"$out/tidy.log" || { cat "$out/tidy.log" >&2; die "go mod tidy failed (see $out/tidy.log)"; }
+    local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$K8S_VERSION" | cut -d. -f2)"
+    go build -trimpath -ldflags "$ldflags" -o "$out/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+    go build -trimpath -ldflags "-s -w" -o "$out/bin/etcd" go.etcd.io/etcd/server/v3
+  ) || die "building kube-apiserver/etcd failed; see the output above"
+  echo "$K8S_VERSION etcd $etcd_version" >"$out/.done"
+  log "kube: built in $((SECONDS - started)) s -> $out/bin"
+}
+
+provision_mongo() {
+  if [[ -n "${MONGODB_URI:-}" ]]; then log "mongo: using MONGODB_URI"; return; fi
+  if command -v mongod >/dev/null; then log "mongo: using $(command -v mongod)"; return; fi
+  local venv="$CACHE/secantus-$SECANTUS_VERSION"
+  if [[ -x "$venv/bin/python" && -f "$venv/.done" ]]; then log "mongo: SecantusDB cached in $venv"; return; fi
+  command -v python3 >/dev/null || die "python3 (>= 3.11) is needed for SecantusDB; or set MONGODB_URI, or put mongod on PATH"
+  log "mongo: installing SecantusDB $SECANTUS_VERSION into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "secantusdb==$SECANTUS_VERSION" || die "pip install secantusdb==$SECANTUS_VERSION failed"
+  touch "$venv/.done"
+}
+
+case "${1:-all}" in
+  kube) provision_kube ;;
+  mongo) provision_mongo ;;
+  all) provision_mongo; provision_kube ;;
+  *) die "usage: $0 [all|kube|mongo]" ;;
+esac
