@@ -22,11 +22,13 @@ provision_kube() {
       [[ -x "$KUBEBUILDER_ASSETS/$b" ]] || die "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable '$b'; unset it to build from source"
     done
     log "kube: using KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
+    echo "KUBE_BIN_DIR=$KUBEBUILDER_ASSETS"
     return
   fi
   local out="$CACHE/kube-$K8S_VERSION"
   if [[ -x "$out/bin/kube-apiserver" && -x "$out/bin/etcd" && -f "$out/.done" ]]; then
     log "kube: cached in $out"
+    echo "KUBE_BIN_DIR=$out/bin"
     return
   fi
   command -v go >/dev/null || die "Go is needed to build kube-apiserver and etcd (none cached in $out). Install Go >= 1.26, or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver and etcd."
@@ -79,19 +81,21 @@ GO
   ) || die "building kube-apiserver/etcd failed; see the output above"
   echo "$K8S_VERSION etcd $etcd_version" >"$out/.done"
   log "kube: built in $((SECONDS - started)) s -> $out/bin"
+  echo "KUBE_BIN_DIR=$out/bin"
 }
 
 provision_mongo() {
   if [[ -n "${MONGODB_URI:-}" ]]; then log "mongo: using MONGODB_URI"; return; fi
   if command -v mongod >/dev/null; then log "mongo: using $(command -v mongod)"; return; fi
   local venv="$CACHE/secantus-$SECANTUS_VERSION"
-  if [[ -x "$venv/bin/python" && -f "$venv/.done" ]]; then log "mongo: SecantusDB cached in $venv"; return; fi
+  if [[ -x "$venv/bin/python" && -f "$venv/.done" ]]; then log "mongo: SecantusDB cached in $venv"; echo "SECANTUS_VENV=$venv"; return; fi
   command -v python3 >/dev/null || die "python3 (>= 3.11) is needed for SecantusDB; or set MONGODB_URI, or put mongod on PATH"
   log "mongo: installing SecantusDB $SECANTUS_VERSION into $venv"
   rm -rf "$venv"
   python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "secantusdb==$SECANTUS_VERSION" || die "pip install secantusdb==$SECANTUS_VERSION failed"
   touch "$venv/.done"
+  echo "SECANTUS_VENV=$venv"
 }
 
 case "${1:-all}" in

@@ -1,0 +1,35 @@
+# leasecron — every target runs the project's pinned Node 24 (node_modules/.bin/node,
+# from the `node` npm package), never the machine's own Node.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup test test-unit lint build
+.DEFAULT_GOAL := help
+
+help: ## list targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+node_modules/.stamp: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed once to fetch the pinned Node 24 and the dependencies"; exit 1; }
+	npm ci --no-audit --no-fund
+	@node scripts/check-node.mjs
+	@touch $@
+
+setup: node_modules/.stamp ## install dependencies (incl. Node 24) and provision the test stack into ~/.cache/leasecron
+	bash scripts/provision-stack.sh all >/dev/null
+
+test: setup ## typecheck, lint, import cycles, unit + integration tests against the real stack
+	npm test
+
+test-unit: node_modules/.stamp ## unit tests only (no servers)
+	vitest run --project unit
+
+lint: node_modules/.stamp ## Biome lint + format check (includes the import-cycle rule)
+	biome check .
+
+build: node_modules/.stamp ## compile TypeScript to dist/
+	npm run build
+
+# Cluster (kind) and local (process) demo targets live beside this file.
+-include mk/*.mk

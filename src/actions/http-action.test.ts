@@ -1,0 +1,274 @@
+// The http action against a real node:http server on loopback: headers on the wire, retry and
+// give-up rules, Retry-After, timeouts, refused connections and cancellation.
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildHttpRequest, createHttpAction } from './http-action.ts';
+import { ActionConfigError, type ActionContext, type HttpActionConfig } from './types.ts';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+type Responder = (res: ServerResponse, seen: Seen) => void;
+
+let server: Server;
+let baseUrl: string;
+let seen: Seen[];
+let responders: Responder[];
+
+/** Each request takes the next responder; the last one repeats. */
+function respondWith(...list: Responder[]) {
+  responders = list;
+}
+const status =
+  (code: number, body = '', headers: Record<string, string> = {}): Responder =>
+  (res) => {
+    res.writeHead(code, headers);
+    res.end(body);
+  };
+const hang: Responder = () => {};
+
+beforeEach(async () => {
+  seen = [];
+  responders = [status(200)];
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const entry: Seen = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: performance.now(),
+      };
+      seen.push(entry);
+      const responder = responders.length > 1 ? responders.shift()! : responders[0]!;
+      responder(res, entry);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterEach(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+const SCHEDULED_FOR = new Date('2026-03-01T02:30:00.000Z');
+
+function ctx(signal: AbortSignal = new AbortController().signal): ActionContext {
+  return {
+    runId: 'run-123',
+    scheduleId: 'sched-1',
+    scheduleName: 'nightly-report',
+    scheduledFor: SCHEDULED_FOR,
+    signal,
+    logger: pino({ level: 'silent' }),
+  };
+}
+
+function action(overrides: Partial<HttpActionConfig> = {}): HttpActionConfig {
+  return {
+    type: 'http',
+    url: `${baseUrl}/hook`,
+    method: 'POST',
+    timeoutMs: 2000,
+    retry: { maxAttempts: 3, backoffMs: 10 },
+    ...overrides,
+  };
+}
+
+const run = createHttpAction();
+
+describe('http action on the wire', () => {
+  it('sends the leasecron headers, user headers and a JSON body', async () => {
+    const result = await run(action({ headers: { 'x-team': 'a' }, body: { kind: 'nightly' } }), ctx());
+    expect(result.status).toBe('succeeded');
+    expect(seen).toHaveLength(1);
+    const req = seen[0]!;
+    expect(req.method).toBe('POST');
+    expect(req.url).toBe('/hook');
+    expect(req.headers['x-leasecron-schedule-id']).toBe('sched-1');
+    expect(req.headers['x-leasecron-scheduled-for']).toBe('2026-03-01T02:30:00.000Z');
+    expect(req.headers['idempotency-key']).toBe('run-123');
+    expect(req.headers['content-type']).toBe('application/json');
+    expect(req.headers['x-team']).toBe('a');
+    expect(JSON.parse(req.body)).toEqual({ kind: 'nightly' });
+  });
+
+  it('sends no Content-Type and no body when there is no body', async () => {
+    await run(action({ method: 'GET' }), ctx());
+    expect(seen[0]!.method).toBe('GET');
+    expect(seen[0]!.headers['content-type']).toBeUndefined();
+    expect(seen[0]!.body).toBe('');
+  });
+
+  it('does not let user headers override the leasecron headers, in any letter case', async () => {
+    const headers = {
+      'idempotency-key': 'mine',
+      'X-LEASECRON-SCHEDULE-ID': 'other',
+      'x-leasecron-scheduled-for': 'yesterday',
+      'Content-Type': 'application/vnd.team+json',
+    };
+    await run(action({ headers, body: {} }), ctx());
+    const h = seen[0]!.headers;
+    expect(h['idempotency-key']).toBe('run-123');
+    expect(h['x-leasecron-schedule-id']).toBe('sched-1');
+    expect(h['x-leasecron-scheduled-for']).toBe('2026-03-01T02:30:00.000Z');
+    expect(h['content-type']).toBe('application/vnd.team+json');
+  });
+});
+
+describe('http action results', () => {
+  it('2xx succeeds with one attempt and records status, duration and summary', async () => {
+    respondWith(status(202, 'accepted'));
+    const result = await run(action(), ctx());
+    expect(result).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      response: { statusCode: 202, summary: 'accepted' },
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.response?.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('keeps only the first 512 characters of the body', async () => {
+    respondWith(status(200, 'x'.repeat(100_000)));
+    const result = await run(action(), ctx());
+    expect(result.response?.summary).toBe('x'.repeat(512));
+  });
+
+  it('500 then 200 succeeds on the second attempt', async () => {
+    respondWith(status(500, 'boom'), status(200, 'ok'));
+    const result = await run(action(), ctx());
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 2, response: { statusCode: 200 } });
+    expect(seen).toHaveLength(2);
+    expect(seen[1]!.headers['idempotency-key']).toBe('run-123');
+  });
+
+  it('persistent 503 fails after maxAttempts with the last status', async () => {
+    respondWith(status(503, 'down'));
+    const result = await run(action(), ctx());
+    expect(result).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      response: { statusCode: 503, summary: 'down' },
+    });
+    expect(result.error).toContain('503');
+    expect(seen).toHaveLength(3);
+  });
+
+  it('429 with Retry-After: 1 waits about a second before the next attempt', async () => {
+    respondWith(status(429, '', { 'retry-after': '1' }), status(200));
+    const result = await run(action(), ctx());
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(900);
+  });
+
+  it('404 fails at once', async () => {
+    respondWith(status(404, 'no such hook'));
+    const result = await run(action(), ctx());
+    expect(result).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      response: { statusCode: 404, summary: 'no such hook' },
+    });
+    expect(result.error).toContain('404');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('3xx is not followed and fails at once', async () => {
+    respondWith(status(302, '', { location: '/elsewhere' }));
+    const result = await run(action(), ctx());
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, response: { statusCode: 302 } });
+    expect(result.error).toContain('/elsewhere');
+    expect(seen.map((s) => s.url)).toEqual(['/hook']);
+  });
+
+  it('times out each attempt and retries', async () => {
+    respondWith(hang);
+    const started = performance.now();
+    const result = await run(action({ timeoutMs: 100, retry: { maxAttempts: 2, backoffMs: 10 } }), ctx());
+    expect(result).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(result.error).toContain('timed out after 100 ms');
+    expect(result.response?.statusCode).toBeUndefined();
+    expect(seen).toHaveLength(2);
+    expect(performance.now() - started).toBeLessThan(1500);
+  });
+
+  it('retries a refused connection and fails after maxAttempts', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const result = await run(action({ url: `http://127.0.0.1:${port}/hook` }), ctx());
+    expect(result).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(result.error).toContain('ECONNREFUSED');
+  });
+
+  it('abort during a request stops within 100 ms', async () => {
+    respondWith(hang);
+    const controller = new AbortController();
+    const pending = run(action({ timeoutMs: 10_000 }), ctx(controller.signal));
+    await until(() => seen.length === 1);
+    const abortedAt = performance.now();
+    controller.abort();
+    const result = await pending;
+    expect(performance.now() - abortedAt).toBeLessThan(100);
+    expect(result).toMatchObject({ status: 'failed', attempts: 1, error: 'aborted' });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('abort during the backoff wait stops within 100 ms', async () => {
+    respondWith(status(500));
+    const controller = new AbortController();
+    const pending = run(action({ retry: { maxAttempts: 5, backoffMs: 60_000 } }), ctx(controller.signal));
+    await until(() => seen.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const abortedAt = performance.now();
+    controller.abort();
+    const result = await pending;
+    expect(performance.now() - abortedAt).toBeLessThan(100);
+    expect(result).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: 'aborted',
+      response: { statusCode: 500 },
+    });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('an already aborted signal sends nothing', async () => {
+    const result = await run(action(), ctx(AbortSignal.abort()));
+    expect(result).toMatchObject({ status: 'failed', attempts: 0, error: 'aborted' });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('an unbuildable request fails without sending', async () => {
+    const result = await run(action({ method: 'GET', body: { a: 1 } }), ctx());
+    expect(result).toMatchObject({ status: 'failed', attempts: 0 });
+    expect(seen).toHaveLength(0);
+  });
+});
+
+describe('buildHttpRequest', () => {
+  it.each([
+    ['a non-http scheme', { url: 'file:///etc/passwd' }],
+    ['an invalid url', { url: 'not a url' }],
+    ['a body on GET', { method: 'GET' as const, body: 'x' }],
+    ['an invalid header value', { headers: { 'x-a': 'a\nb' } }],
+  ])('rejects %s with ActionConfigError', (_name, overrides) => {
+    expect(() => buildHttpRequest(action(overrides), ctx())).toThrow(ActionConfigError);
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}

@@ -1,0 +1,114 @@
+// The contract between the engine and the actions: what an action is told about a run, what it
+// reports back, and the typed errors actions use to decide retry vs give up (by `instanceof`).
+// The action config shapes are local until they are reconciled with src/schedule/schema.ts.
+import type { Logger } from 'pino';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface LogActionConfig {
+  type: 'log';
+  message?: string;
+}
+
+export interface HttpActionConfig {
+  type: 'http';
+  url: string;
+  method: HttpMethod;
+  headers?: Record<string, string>;
+  body?: unknown;
+  timeoutMs: number;
+  retry: { maxAttempts: number; backoffMs: number };
+}
+
+export interface KubernetesJobActionConfig {
+  type: 'kubernetesJob';
+  namespace?: string;
+  template: Record<string, unknown>;
+}
+
+export type ActionConfig = LogActionConfig | HttpActionConfig | KubernetesJobActionConfig;
+
+/** The part of a pino logger actions use; a real pino `Logger` satisfies it. */
+export type ActionLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+export interface ActionContext {
+  /** Id of the claimed run document; doubles as the idempotency key. */
+  runId: string;
+  scheduleId: string;
+  scheduleName: string;
+  /** The occurrence being run (not the time it is sent). */
+  scheduledFor: Date;
+  /** When the engine started this run (the run's `firedAt`); informational only. */
+  attemptStartedAt?: Date;
+  /** Aborted on concurrency=replace or shutdown; actions stop at once and report 'aborted'. */
+  signal: AbortSignal;
+  logger: ActionLogger;
+}
+
+export interface ActionResponseInfo {
+  statusCode?: number;
+  /** Wall time of the whole run, all attempts and waits included. */
+  durationMs: number;
+  /** First 512 characters of the last response body. */
+  summary?: string;
+}
+
+export interface ActionResult {
+  status: 'succeeded' | 'failed';
+  attempts: number;
+  error?: string;
+  response?: ActionResponseInfo;
+}
+
+export type ActionHandler<A extends ActionConfig> = (action: A, ctx: ActionContext) => Promise<ActionResult>;
+
+export interface ActionRunner {
+  /** Never rejects: every failure, including an unexpected throw, becomes a `failed` result. */
+  run(action: ActionConfig, ctx: ActionContext): Promise<ActionResult>;
+}
+
+/** Base of every error an action raises. */
+export class ActionError extends Error {
+  override name = 'ActionError';
+}
+
+/** The run was cancelled through `ctx.signal`. */
+export class ActionAbortedError extends ActionError {
+  override name = 'ActionAbortedError';
+  constructor(options?: ErrorOptions) {
+    super('aborted', options);
+  }
+}
+
+/** The action cannot run as configured (bad URL, body on GET, invalid header); retrying cannot help. */
+export class ActionConfigError extends ActionError {
+  override name = 'ActionConfigError';
+}
+
+/** One HTTP attempt took longer than `timeoutMs`. */
+export class HttpTimeoutError extends ActionError {
+  override name = 'HttpTimeoutError';
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number, options?: ErrorOptions) {
+    super(`timed out after ${timeoutMs} ms`, options);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** No HTTP response at all: connection refused or reset, DNS failure, TLS error. */
+export class HttpNetworkError extends ActionError {
+  override name = 'HttpNetworkError';
+}
+
+/** A response arrived but its status is not 2xx. */
+export class HttpStatusError extends ActionError {
+  override name = 'HttpStatusError';
+  readonly statusCode: number;
+  /** The raw `Retry-After` header, kept only for 429 and 503 where it is honoured. */
+  readonly retryAfter: string | null;
+  constructor(statusCode: number, message: string, retryAfter: string | null, options?: ErrorOptions) {
+    super(message, options);
+    this.statusCode = statusCode;
+    this.retryAfter = retryAfter;
+  }
+}

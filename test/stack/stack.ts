@@ -1,0 +1,78 @@
+// Starts the whole real test stack (kube-apiserver + etcd, a MongoDB-protocol
+// server) on free loopback ports, after provisioning it with the project's own
+// script. Used by vitest's global setup and by `make local-up`.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type KubeInfo, startKube } from './kube.ts';
+import { type MongoInfo, startMongo } from './mongo.ts';
+import { type Managed, stopProcess } from './processes.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface StackInfo {
+  dir: string;
+  kube: KubeInfo;
+  mongo: MongoInfo;
+  pids: { name: string; pid: number }[];
+  startMs: number;
+}
+
+export function provision(): { kubeBinDir: string; secantusVenv: string | null } {
+  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'provision-stack.sh'), 'all'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0)
+    throw new Error(`scripts/provision-stack.sh failed (exit ${r.status}); see its messages above`);
+  const vars = Object.fromEntries(
+    r.stdout
+      .split('\n')
+      .filter((l) => /^(KUBE_BIN_DIR|SECANTUS_VENV)=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  if (!vars.KUBE_BIN_DIR) throw new Error('scripts/provision-stack.sh did not report KUBE_BIN_DIR');
+  return { kubeBinDir: vars.KUBE_BIN_DIR, secantusVenv: vars.SECANTUS_VENV ?? null };
+}
+
+export async function startStack(opts: { dir: string; detached?: boolean }): Promise<{
+  info: StackInfo;
+  stop: () => Promise<void>;
+}> {
+  const t0 = Date.now();
+  mkdirSync(opts.dir, { recursive: true });
+  const paths = provision();
+  const procs: Managed[] = [];
+  const stop = async () => {
+    await Promise.all(procs.map((p) => stopProcess(p.pid)));
+  };
+  const [kube, mongo] = await Promise.allSettled([
+    startKube(join(opts.dir, 'kube'), paths.kubeBinDir, { detached: opts.detached }),
+    startMongo(join(opts.dir, 'mongo'), {
+      env: process.env,
+      secantusVenv: paths.secantusVenv,
+      detached: opts.detached,
+    }),
+  ]);
+  if (kube.status === 'fulfilled') procs.push(...kube.value.procs);
+  if (mongo.status === 'fulfilled') procs.push(...mongo.value.procs);
+  if (kube.status === 'rejected' || mongo.status === 'rejected') {
+    await stop();
+    const errs = [kube, mongo]
+      .filter((r) => r.status === 'rejected')
+      .map((r) => String(r.reason?.message ?? r.reason));
+    throw new Error(`test stack did not start:\n- ${errs.join('\n- ')}\n(logs in ${opts.dir})`);
+  }
+  return {
+    info: {
+      dir: opts.dir,
+      kube: kube.value.info,
+      mongo: mongo.value.info,
+      pids: procs.map((p) => ({ name: p.name, pid: p.pid })),
+      startMs: Date.now() - t0,
+    },
+    stop,
+  };
+}
