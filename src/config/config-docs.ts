@@ -1,0 +1,125 @@
+// Every environment variable leasecron reads, its default and meaning, in one table. The loader
+// parses the literal defaults below with the same code as real values, and the README table is
+// generated/checked from CONFIG_DOCS, so the documentation cannot drift from the behaviour.
+
+/** Literal defaults, as the raw strings an operator would write. Derived defaults are in load-config.ts. */
+export const DEFAULTS = {
+  PORT: '8080',
+  HOST: '0.0.0.0',
+  MONGODB_URI: 'mongodb://127.0.0.1:27017/?directConnection=true',
+  MONGODB_DB: 'leasecron',
+  LOG_LEVEL: 'info',
+  BODY_LIMIT_BYTES: '65536',
+  RUN_RETENTION_DAYS: '7',
+  LEASE_NAME: 'leasecron-leader',
+  LEASE_DURATION_SECONDS: '15',
+  RENEW_DEADLINE_SECONDS: '10',
+  RETRY_PERIOD_SECONDS: '2',
+  LEADER_LABEL: 'leasecron.io/role',
+  SHUTDOWN_TIMEOUT_SECONDS: '20',
+  MAX_CATCHUP_PER_SCHEDULE: '100',
+} as const;
+
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+export interface ConfigDoc {
+  readonly name: string;
+  /** A literal value, or a description in parentheses when the default is derived or absent. */
+  readonly default: string;
+  readonly description: string;
+}
+
+export const CONFIG_DOCS = [
+  { name: 'PORT', default: DEFAULTS.PORT, description: 'HTTP port of the API (0 picks a free port).' },
+  { name: 'HOST', default: DEFAULTS.HOST, description: 'Address the HTTP server binds to.' },
+  {
+    name: 'MONGODB_URI',
+    default: DEFAULTS.MONGODB_URI,
+    description: 'MongoDB connection string (mongodb:// or mongodb+srv://); must reach a replica set.',
+  },
+  { name: 'MONGODB_DB', default: DEFAULTS.MONGODB_DB, description: 'MongoDB database name.' },
+  {
+    name: 'API_TOKEN',
+    default: '(unset: no auth)',
+    description: 'Bearer token required on every /api/ route; at least 16 characters, no whitespace.',
+  },
+  {
+    name: 'LOG_LEVEL',
+    default: DEFAULTS.LOG_LEVEL,
+    description: 'pino level: fatal, error, warn, info, debug, trace or silent.',
+  },
+  {
+    name: 'BODY_LIMIT_BYTES',
+    default: DEFAULTS.BODY_LIMIT_BYTES,
+    description: 'Largest accepted request body, 1024..10485760 bytes.',
+  },
+  {
+    name: 'RUN_RETENTION_DAYS',
+    default: DEFAULTS.RUN_RETENTION_DAYS,
+    description: 'Days run history is kept (TTL index), 1..3650.',
+  },
+  {
+    name: 'LEASE_NAME',
+    default: DEFAULTS.LEASE_NAME,
+    description: 'Name of the coordination.k8s.io/v1 Lease (DNS-1123 subdomain), in POD_NAMESPACE.',
+  },
+  {
+    name: 'LEASE_DURATION_SECONDS',
+    default: DEFAULTS.LEASE_DURATION_SECONDS,
+    description:
+      'How long followers wait without seeing the Lease change before taking it; written into the Lease rounded up to whole seconds. Must exceed RENEW_DEADLINE_SECONDS.',
+  },
+  {
+    name: 'RENEW_DEADLINE_SECONDS',
+    default: DEFAULTS.RENEW_DEADLINE_SECONDS,
+    description:
+      'A leader that has not renewed for this long stops firing and steps down. Must exceed 1.2 × RETRY_PERIOD_SECONDS.',
+  },
+  {
+    name: 'RETRY_PERIOD_SECONDS',
+    default: DEFAULTS.RETRY_PERIOD_SECONDS,
+    description: 'Interval between acquire/renew attempts (decimals allowed, e.g. 0.5).',
+  },
+  {
+    name: 'POD_NAME',
+    default: '(OS hostname)',
+    description: 'This replica’s identity in the Lease; set from the downward API (metadata.name).',
+  },
+  {
+    name: 'POD_NAMESPACE',
+    default: `(contents of ${SERVICE_ACCOUNT_NAMESPACE_FILE}, else default)`,
+    description: 'Namespace of the Lease and of this pod.',
+  },
+  {
+    name: 'KUBECONFIG',
+    default: '(unset: in-cluster config, else ~/.kube/config)',
+    description: 'Path of a kubeconfig file for the Kubernetes client.',
+  },
+  {
+    name: 'LEADER_LABEL',
+    default: DEFAULTS.LEADER_LABEL,
+    description: 'Label key the leader sets to "leader" on its own pod.',
+  },
+  {
+    name: 'LABEL_POD',
+    default: '(true when POD_NAME is set and the service-account namespace file exists)',
+    description: 'Whether the leader labels its pod (true/false/1/0).',
+  },
+  {
+    name: 'SHUTDOWN_TIMEOUT_SECONDS',
+    default: DEFAULTS.SHUTDOWN_TIMEOUT_SECONDS,
+    description: 'Upper bound for graceful shutdown after SIGTERM; keep below terminationGracePeriodSeconds.',
+  },
+  {
+    name: 'JOB_NAMESPACES',
+    default: '(POD_NAMESPACE)',
+    description: 'Comma-separated namespaces where kubernetesJob actions may create Jobs.',
+  },
+  {
+    name: 'MAX_CATCHUP_PER_SCHEDULE',
+    default: DEFAULTS.MAX_CATCHUP_PER_SCHEDULE,
+    description: 'Most missed occurrences fired per schedule by the fireAll misfire policy, 1..10000.',
+  },
+] as const satisfies readonly ConfigDoc[];
+
+export type ConfigVariable = (typeof CONFIG_DOCS)[number]['name'];

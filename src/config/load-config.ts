@@ -1,0 +1,218 @@
+// Turns the environment into a validated, frozen Config once at start-up. Pure apart from the
+// injected deps; every problem is collected and thrown together as one ConfigError naming each
+// variable, so a bad Deployment fails fast with a message an operator can act on.
+
+import { type ConfigVariable, DEFAULTS, SERVICE_ACCOUNT_NAMESPACE_FILE } from './config-docs.ts';
+import { ConfigError, type ConfigProblem } from './config-error.ts';
+import {
+  fail,
+  isDns1123Label,
+  isDns1123Subdomain,
+  isLabelKey,
+  ok,
+  type Parsed,
+  parseBoolean,
+  parseInteger,
+  parseMongoDbName,
+  parseMongoUri,
+  parseOneOf,
+  parseSecondsToMs,
+  redactMongoUri,
+} from './parsers.ts';
+import { type ConfigDeps, systemConfigDeps } from './system-deps.ts';
+
+export { CONFIG_DOCS, type ConfigDoc, type ConfigVariable, DEFAULTS } from './config-docs.ts';
+export { ConfigError, type ConfigProblem } from './config-error.ts';
+export type { ConfigDeps } from './system-deps.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** client-go's JitterFactor: retries sleep up to 1.2 × RETRY_PERIOD, which must fit in the renew deadline. */
+export const JITTER_FACTOR = 1.2;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly mongodbUri: string;
+  readonly mongodbDb: string;
+  readonly apiToken: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly bodyLimitBytes: number;
+  readonly runRetentionDays: number;
+  readonly leaseName: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  /** Holder identity in the Lease, and the pod the leader labels. */
+  readonly podName: string;
+  readonly podNamespace: string;
+  readonly kubeconfig: string | undefined;
+  readonly leaderLabel: string;
+  readonly labelPod: boolean;
+  readonly shutdownTimeoutMs: number;
+  readonly jobNamespaces: readonly string[];
+  readonly maxCatchupPerSchedule: number;
+}
+
+const TIMING = ['LEASE_DURATION_SECONDS', 'RENEW_DEADLINE_SECONDS', 'RETRY_PERIOD_SECONDS'] as const;
+const MAX_LEASE_TIMING_SECONDS = 86_400;
+const DNS_LABEL_RULE = 'a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters)';
+
+export function loadConfig(env: Record<string, string | undefined>, deps: Partial<ConfigDeps> = {}): Config {
+  const { readFile, hostname } = { ...systemConfigDeps, ...deps };
+  const problems: ConfigProblem[] = [];
+  const report = (variable: ConfigVariable, message: string) => problems.push({ variable, message });
+  // Kubernetes renders `value: ""` as an empty variable; treating it as unset avoids `PORT=` → 0.
+  const get = (name: ConfigVariable): string | undefined => (env[name] === '' ? undefined : env[name]);
+  const rawOrDefault = (name: keyof typeof DEFAULTS) => get(name) ?? DEFAULTS[name];
+
+  function withDefault<T>(
+    name: keyof typeof DEFAULTS,
+    parse: (raw: string) => Parsed<T>,
+    show: (raw: string) => string = (raw) => raw,
+  ): T {
+    const parsed = parse(rawOrDefault(name));
+    if (parsed.ok) return parsed.value;
+    report(name, `${name}=${show(rawOrDefault(name))} ${parsed.reason}`);
+    // A placeholder so loading can go on and report the other variables; never returned.
+    const fallback = parse(DEFAULTS[name]);
+    if (!fallback.ok) throw new Error(`default of ${name} does not parse: ${fallback.reason}`);
+    return fallback.value;
+  }
+
+  let namespaceFile: { content: string | undefined } | undefined;
+  const readNamespaceFile = (): string | undefined => {
+    if (namespaceFile === undefined) {
+      namespaceFile = { content: undefined };
+      try {
+        namespaceFile.content = readFile(SERVICE_ACCOUNT_NAMESPACE_FILE);
+      } catch (error) {
+        report(
+          'POD_NAMESPACE',
+          `POD_NAMESPACE is unset and ${SERVICE_ACCOUNT_NAMESPACE_FILE} cannot be read: ${error}`,
+        );
+      }
+    }
+    return namespaceFile.content;
+  };
+
+  const port = withDefault('PORT', (r) => parseInteger(r, 0, 65_535));
+  const host = withDefault('HOST', ok);
+  const mongodbUri = withDefault('MONGODB_URI', parseMongoUri, redactMongoUri);
+  const mongodbDb = withDefault('MONGODB_DB', parseMongoDbName);
+
+  const apiToken = get('API_TOKEN');
+  if (apiToken !== undefined) {
+    // Never echo the token itself into logs.
+    if (/\s/.test(apiToken)) {
+      report('API_TOKEN', 'API_TOKEN must not contain whitespace (a trailing newline from a Secret file?)');
+    } else if (apiToken.length < 16) {
+      report('API_TOKEN', `API_TOKEN must be at least 16 characters (got ${apiToken.length})`);
+    }
+  }
+
+  const logLevel = withDefault('LOG_LEVEL', (r) => parseOneOf(r, LOG_LEVELS));
+  const bodyLimitBytes = withDefault('BODY_LIMIT_BYTES', (r) => parseInteger(r, 1024, 10 * 1024 * 1024));
+  const runRetentionDays = withDefault('RUN_RETENTION_DAYS', (r) => parseInteger(r, 1, 3650));
+  const leaseName = withDefault('LEASE_NAME', (r) =>
+    isDns1123Subdomain(r)
+      ? ok(r)
+      : fail('must be a DNS-1123 subdomain (lowercase letters, digits, "-" and ".", at most 253 characters)'),
+  );
+
+  const timing = (name: (typeof TIMING)[number]) =>
+    withDefault(name, (r) => parseSecondsToMs(r, MAX_LEASE_TIMING_SECONDS));
+  const leaseDurationMs = timing('LEASE_DURATION_SECONDS');
+  const renewDeadlineMs = timing('RENEW_DEADLINE_SECONDS');
+  const retryPeriodMs = timing('RETRY_PERIOD_SECONDS');
+  if (!problems.some((p) => (TIMING as readonly string[]).includes(p.variable))) {
+    const [lease, renew, retry] = TIMING.map((name) => `${name}=${rawOrDefault(name)}`);
+    if (renewDeadlineMs >= leaseDurationMs) {
+      report('RENEW_DEADLINE_SECONDS', `${renew} must be less than ${lease}`);
+    }
+    // Integer form of renew > 1.2 × retry, free of floating-point error.
+    if (5 * renewDeadlineMs <= 6 * retryPeriodMs) {
+      report('RETRY_PERIOD_SECONDS', `${retry} × ${JITTER_FACTOR} must be less than ${renew}`);
+    }
+  }
+
+  const podNameFromEnv = get('POD_NAME');
+  const podName = podNameFromEnv ?? hostname();
+  if (podName === '') report('POD_NAME', 'POD_NAME is unset and the hostname is empty');
+
+  const podNamespaceFromEnv = get('POD_NAMESPACE');
+  const podNamespace = podNamespaceFromEnv ?? (readNamespaceFile()?.trim() || 'default');
+  if (!isDns1123Label(podNamespace)) {
+    const source = podNamespaceFromEnv === undefined ? ` (read from ${SERVICE_ACCOUNT_NAMESPACE_FILE})` : '';
+    report('POD_NAMESPACE', `POD_NAMESPACE=${podNamespace}${source} must be ${DNS_LABEL_RULE}`);
+  }
+
+  const kubeconfig = get('KUBECONFIG');
+  const leaderLabel = withDefault('LEADER_LABEL', (r) =>
+    isLabelKey(r) ? ok(r) : fail('must be a Kubernetes label key ([prefix/]name, e.g. leasecron.io/role)'),
+  );
+
+  const labelPodRaw = get('LABEL_POD');
+  let labelPod: boolean;
+  if (labelPodRaw === undefined) {
+    // Only label when we clearly run as a pod: identity from the downward API and in-cluster files.
+    labelPod = podNameFromEnv !== undefined && readNamespaceFile() !== undefined;
+  } else {
+    const parsed = parseBoolean(labelPodRaw);
+    labelPod = parsed.ok && parsed.value;
+    if (!parsed.ok) report('LABEL_POD', `LABEL_POD=${labelPodRaw} ${parsed.reason}`);
+  }
+  if (labelPod && podName !== '' && !isDns1123Subdomain(podName)) {
+    report(
+      'POD_NAME',
+      `POD_NAME=${podName} must be a DNS-1123 subdomain when LABEL_POD is true (it names the pod)`,
+    );
+  }
+
+  const shutdownTimeoutMs = withDefault('SHUTDOWN_TIMEOUT_SECONDS', (r) => parseSecondsToMs(r, 3600));
+  const jobNamespaces = parseJobNamespaces(get('JOB_NAMESPACES'), podNamespace, report);
+  const maxCatchupPerSchedule = withDefault('MAX_CATCHUP_PER_SCHEDULE', (r) => parseInteger(r, 1, 10_000));
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    port,
+    host,
+    mongodbUri,
+    mongodbDb,
+    apiToken,
+    logLevel,
+    bodyLimitBytes,
+    runRetentionDays,
+    leaseName,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    podName,
+    podNamespace,
+    kubeconfig,
+    leaderLabel,
+    labelPod,
+    shutdownTimeoutMs,
+    jobNamespaces,
+    maxCatchupPerSchedule,
+  });
+}
+
+function parseJobNamespaces(
+  raw: string | undefined,
+  podNamespace: string,
+  report: (variable: ConfigVariable, message: string) => void,
+): readonly string[] {
+  if (raw === undefined) return Object.freeze([podNamespace]);
+  const list = [...new Set(raw.split(',').map((s) => s.trim()))].filter((s) => s !== '');
+  const bad = list.filter((s) => !isDns1123Label(s));
+  if (list.length === 0) report('JOB_NAMESPACES', `JOB_NAMESPACES=${raw} must list at least one namespace`);
+  if (bad.length > 0) {
+    report(
+      'JOB_NAMESPACES',
+      `JOB_NAMESPACES=${raw} has invalid namespaces (${bad.join(', ')}): each must be ${DNS_LABEL_RULE}`,
+    );
+  }
+  return Object.freeze(list);
+}

@@ -1,0 +1,48 @@
+// Store errors as classes, so the API and the engine decide with `instanceof`
+// (409 vs 412 vs 503, retry vs give up) rather than by matching message text.
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+export class NotFoundError extends StoreError {
+  override name = 'NotFoundError';
+  readonly id: string;
+  constructor(id: string) {
+    super(`no schedule with id '${id}'`);
+    this.id = id;
+  }
+}
+
+export class DuplicateNameError extends StoreError {
+  override name = 'DuplicateNameError';
+  readonly scheduleName: string;
+  constructor(scheduleName: string, options?: ErrorOptions) {
+    super(`a schedule named '${scheduleName}' already exists`, options);
+    this.scheduleName = scheduleName;
+  }
+}
+
+export class VersionConflictError extends StoreError {
+  override name = 'VersionConflictError';
+  readonly expected: number;
+  readonly actual: number;
+  constructor(expected: number, actual: number) {
+    super(`version mismatch: If-Match asked for version ${expected}, the schedule is at version ${actual}`);
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+export class InvalidCursorError extends StoreError {
+  override name = 'InvalidCursorError';
+}
+
+/** The change stream cannot resume from its token (history gone): reload the snapshot. */
+export class ChangeHistoryLostError extends StoreError {
+  override name = 'ChangeHistoryLostError';
+}
+
+/** The database did not answer or failed in a way a retry may fix. */
+export class StoreUnavailableError extends StoreError {
+  override name = 'StoreUnavailableError';
+}

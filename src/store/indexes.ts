@@ -1,0 +1,31 @@
+// Creates the collections' indexes at start-up, idempotently. Changing
+// RUN_RETENTION_DAYS changes the TTL index in place (collMod) instead of failing.
+import type { Db } from 'mongodb';
+import { MongoServerError } from 'mongodb';
+
+const INDEX_OPTIONS_CONFLICT = 85;
+const INDEX_KEY_SPECS_CONFLICT = 86;
+
+export async function ensureIndexes(db: Db, opts: { runRetentionDays: number }): Promise<void> {
+  const schedules = db.collection('schedules');
+  const runs = db.collection('runs');
+  await schedules.createIndex({ name: 1 }, { unique: true, name: 'name_unique' });
+  await schedules.createIndex({ createdAt: 1, _id: 1 }, { name: 'created_id' });
+  await schedules.createIndex({ paused: 1 }, { name: 'paused' });
+  await runs.createIndex({ scheduleId: 1, scheduledFor: 1 }, { unique: true, name: 'claim_unique' });
+  await runs.createIndex({ scheduleId: 1, scheduledFor: -1, _id: -1 }, { name: 'history' });
+  await runs.createIndex({ status: 1, createdAt: 1 }, { name: 'status_created' });
+  const expireAfterSeconds = Math.round(opts.runRetentionDays * 86_400);
+  try {
+    await runs.createIndex({ createdAt: 1 }, { expireAfterSeconds, name: 'retention_ttl' });
+  } catch (err) {
+    if (
+      err instanceof MongoServerError &&
+      (err.code === INDEX_OPTIONS_CONFLICT || err.code === INDEX_KEY_SPECS_CONFLICT)
+    ) {
+      await db.command({ collMod: 'runs', index: { name: 'retention_ttl', expireAfterSeconds } });
+    } else {
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// The narrow storage interfaces that the API and the engine use. Neither imports
+// the MongoDB driver: they talk to these, and mongo-*.ts implement them.
+import type { Schedule, ScheduleInput } from '../schedule/schema.ts';
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface ListSchedulesQuery {
+  paused?: boolean;
+  labels?: Record<string, string>;
+  limit: number;
+  cursor?: string;
+}
+
+export interface ScheduleStore {
+  create(input: ScheduleInput, now: Date): Promise<Schedule>;
+  get(id: string): Promise<Schedule | null>;
+  list(query: ListSchedulesQuery): Promise<Page<Schedule>>;
+  /** Full replace; `ifVersion` makes it conditional (VersionConflictError when it differs). */
+  replace(id: string, input: ScheduleInput, opts: { ifVersion?: number; now: Date }): Promise<Schedule>;
+  delete(id: string): Promise<boolean>;
+  /** Every schedule, streamed in id order: the engine's snapshot. */
+  all(): AsyncIterable<Schedule>;
+  /** Opens a change stream that is established on return (it covers every later write). */
+  watch(resumeAfter: ResumeToken | null): Promise<ScheduleChangeStream>;
+}
+
+export type ResumeToken = unknown;
+
+export type ScheduleChange =
+  | { kind: 'upsert'; schedule: Schedule; token: ResumeToken }
+  | { kind: 'delete'; id: string; token: ResumeToken }
+  /** an event whose document is gone by the time it was read: a later event follows */
+  | { kind: 'noop'; token: ResumeToken };
+
+export interface ScheduleChangeStream {
+  /** Blocks until the next change. Throws ChangeHistoryLostError or StoreUnavailableError. */
+  next(): Promise<ScheduleChange>;
+  close(): Promise<void>;
+}
+
+export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
+export type RunTrigger = 'schedule' | 'catchup' | 'manual';
+
+export interface Run {
+  id: string;
+  scheduleId: string;
+  scheduleName: string;
+  scheduledFor: Date;
+  createdAt: Date;
+  firedAt: Date | null;
+  finishedAt: Date | null;
+  status: RunStatus;
+  attempts: number;
+  trigger: RunTrigger;
+  leader: string | null;
+  epoch: number | null;
+  latenessMs: number | null;
+  error: string | null;
+  response: { statusCode?: number; durationMs: number; summary?: string } | null;
+}
+
+export interface ClaimRequest {
+  id: string;
+  scheduleId: string;
+  scheduleName: string;
+  scheduledFor: Date;
+  firedAt: Date;
+  trigger: RunTrigger;
+  leader: string;
+  epoch: number;
+  /** 'running' for a run that will execute, 'skipped' to record a skipped occurrence */
+  status: 'running' | 'skipped';
+  error?: string;
+}
+
+export interface RunResult {
+  status: 'succeeded' | 'failed' | 'abandoned';
+  finishedAt: Date;
+  attempts: number;
+  error?: string;
+  response?: Run['response'];
+}
+
+export interface RunStore {
+  /** Claims an occurrence by inserting its run; false when someone already claimed it. */
+  claim(req: ClaimRequest): Promise<boolean>;
+  finish(runId: string, result: RunResult): Promise<void>;
+  /** Records a manual trigger for the leader to execute; returns the pending run. */
+  requestManual(schedule: Pick<Schedule, 'id' | 'name'>, now: Date): Promise<Run>;
+  /** Atomically moves a pending manual run to running for this leader; false if taken. */
+  startManual(runId: string, leader: string, epoch: number, firedAt: Date): Promise<boolean>;
+  pendingManual(limit: number): Promise<Run[]>;
+  list(scheduleId: string, query: { limit: number; cursor?: string }): Promise<Page<Run>>;
+  /** The latest claimed occurrence (schedule or catch-up) of each schedule. */
+  lastClaimed(scheduleIds?: string[]): Promise<Map<string, Date>>;
+  /** How many occurrences were claimed to run (for maxRuns); survives run expiry. */
+  claimedCount(scheduleId: string): Promise<number>;
+  /** Marks runs still `running` from other leaders or older epochs as abandoned. */
+  abandonStale(currentLeader: string, currentEpoch: number, now: Date): Promise<number>;
+  /** Count of runs currently running for a schedule (for concurrency=forbid). */
+  runningFor(scheduleId: string): Promise<number>;
+}

@@ -1,0 +1,182 @@
+// The store against the real MongoDB-protocol server: versioned writes,
+// conditional replace, pagination, the change stream feed and exact-once claims.
+import type { Db, MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ScheduleInput, validateScheduleInput } from '../../src/schedule/schema.ts';
+import {
+  DuplicateNameError,
+  InvalidCursorError,
+  NotFoundError,
+  VersionConflictError,
+} from '../../src/store/errors.ts';
+import { ensureIndexes } from '../../src/store/indexes.ts';
+import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
+import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
+import { freshDb } from '../helpers/clients.ts';
+
+let client: MongoClient;
+let db: Db;
+let schedules: MongoScheduleStore;
+let runs: MongoRunStore;
+const t0 = new Date('2026-11-23T10:00:00Z');
+
+function input(name: string, extra: Record<string, unknown> = {}): ScheduleInput {
+  const r = validateScheduleInput({ name, schedule: { every: '5s' }, action: { type: 'log' }, ...extra });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.value;
+}
+
+beforeAll(async () => {
+  ({ client, db } = await freshDb('store'));
+  await ensureIndexes(db, { runRetentionDays: 7 });
+  schedules = new MongoScheduleStore(db);
+  runs = new MongoRunStore(db);
+});
+afterAll(async () => {
+  await db.dropDatabase();
+  await client.close();
+});
+
+describe('MongoScheduleStore', () => {
+  it('creates with version 1 and rejects a duplicate name', async () => {
+    const s = await schedules.create(input('alpha'), t0);
+    expect(s).toMatchObject({ name: 'alpha', version: 1, createdAt: t0, updatedAt: t0 });
+    expect(await schedules.get(s.id)).toEqual(s);
+    await expect(schedules.create(input('alpha'), t0)).rejects.toBeInstanceOf(DuplicateNameError);
+    expect((await schedules.list({ limit: 100 })).items.filter((x) => x.name === 'alpha')).toHaveLength(1);
+  });
+
+  it('replaces with +1 version, honours ifVersion, and reports absent ids', async () => {
+    const s = await schedules.create(input('beta', { description: 'first' }), t0);
+    const t1 = new Date(t0.getTime() + 1000);
+    const r = await schedules.replace(s.id, input('beta', { paused: true }), { ifVersion: 1, now: t1 });
+    expect(r).toMatchObject({ version: 2, paused: true, updatedAt: t1, createdAt: t0 });
+    expect(r.description).toBeUndefined();
+    await expect(schedules.replace(s.id, input('beta'), { ifVersion: 1, now: t1 })).rejects.toBeInstanceOf(
+      VersionConflictError,
+    );
+    expect((await schedules.get(s.id))?.version).toBe(2);
+    await expect(schedules.replace('nope', input('beta'), { now: t1 })).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('lets exactly one of two concurrent conditional replaces win', async () => {
+    const s = await schedules.create(input('gamma'), t0);
+    const results = await Promise.allSettled([
+      schedules.replace(s.id, input('gamma', { paused: true }), { ifVersion: 1, now: t0 }),
+      schedules.replace(s.id, input('gamma', { labels: { a: 'b' } }), { ifVersion: 1, now: t0 }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const failed = results.find((r) => r.status === 'rejected');
+    expect(failed?.status === 'rejected' && failed.reason).toBeInstanceOf(VersionConflictError);
+    expect((await schedules.get(s.id))?.version).toBe(2);
+  });
+
+  it('lists with filters and an opaque cursor that pages through everything once', async () => {
+    for (let i = 0; i < 7; i++) {
+      await schedules.create(
+        input(`page-${i}`, { labels: { team: i % 2 ? 'odd' : 'even' }, paused: i === 3 }),
+        new Date(t0.getTime() + i),
+      );
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await schedules.list({
+        limit: 3,
+        labels: { team: 'even' },
+        ...(cursor ? { cursor } : {}),
+      });
+      seen.push(...page.items.map((x) => x.name));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(['page-0', 'page-2', 'page-4', 'page-6']);
+    const paused = await schedules.list({ limit: 50, paused: true, labels: { team: 'odd' } });
+    expect(paused.items.map((x) => x.name)).toEqual(['page-3']);
+    await expect(schedules.list({ limit: 3, cursor: 'garbage!' })).rejects.toBeInstanceOf(InvalidCursorError);
+  });
+
+  it('feeds an established change stream and resumes from a token', async () => {
+    const stream = await schedules.watch(null);
+    const s = await schedules.create(input('delta'), t0);
+    const ev1 = await stream.next();
+    expect(ev1).toMatchObject({ kind: 'upsert', schedule: { id: s.id, version: 1 } });
+    await schedules.replace(s.id, input('delta', { paused: true }), { now: t0 });
+    const ev2 = await stream.next();
+    expect(ev2).toMatchObject({ kind: 'upsert', schedule: { id: s.id, version: 2, paused: true } });
+    await stream.close();
+    await schedules.delete(s.id);
+    const resumed = await schedules.watch(ev2.token);
+    expect(await resumed.next()).toMatchObject({ kind: 'delete', id: s.id });
+    await resumed.close();
+  });
+});
+
+describe('MongoRunStore', () => {
+  const claim = (scheduleId: string, at: Date, leader = 'a', epoch = 1) => ({
+    id: crypto.randomUUID(),
+    scheduleId,
+    scheduleName: 'n',
+    scheduledFor: at,
+    firedAt: new Date(at.getTime() + 5),
+    trigger: 'schedule' as const,
+    leader,
+    epoch,
+    status: 'running' as const,
+  });
+
+  it('claims an occurrence exactly once, even when two leaders race', async () => {
+    const at = new Date('2026-11-23T11:00:00Z');
+    const results = await Promise.all([runs.claim(claim('s1', at, 'a')), runs.claim(claim('s1', at, 'b'))]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await runs.claimedCount('s1')).toBe(1);
+    expect((await runs.lastClaimed(['s1'])).get('s1')).toEqual(at);
+  });
+
+  it('finishes runs, abandons stale ones and pages history newest first', async () => {
+    const base = new Date('2026-11-23T12:00:00Z').getTime();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const c = claim('s2', new Date(base + i * 1000), i < 4 ? 'old' : 'new', i < 4 ? 1 : 2);
+      ids.push(c.id);
+      expect(await runs.claim(c)).toBe(true);
+    }
+    await runs.finish(ids[0]!, { status: 'succeeded', finishedAt: new Date(base + 10), attempts: 1 });
+    // 3 stale runs of s2 plus the still-running claim of s1 from the test above
+    expect(await runs.abandonStale('new', 2, new Date(base + 9000))).toBe(4);
+    expect(await runs.runningFor('s2')).toBe(1);
+    const page1 = await runs.list('s2', { limit: 2 });
+    expect(page1.items.map((r) => r.scheduledFor.getTime() - base)).toEqual([4000, 3000]);
+    const page2 = await runs.list('s2', { limit: 10, cursor: page1.nextCursor! });
+    expect(page2.items.map((r) => [r.scheduledFor.getTime() - base, r.status])).toEqual([
+      [2000, 'abandoned'],
+      [1000, 'abandoned'],
+      [0, 'succeeded'],
+    ]);
+    expect(page2.nextCursor).toBeNull();
+    // finishing an abandoned run must not resurrect it
+    await runs.finish(ids[1]!, { status: 'succeeded', finishedAt: new Date(), attempts: 1 });
+    expect((await runs.list('s2', { limit: 10 })).items.find((r) => r.id === ids[1])?.status).toBe(
+      'abandoned',
+    );
+  });
+
+  it('records a manual request that exactly one leader can start', async () => {
+    const run = await runs.requestManual({ id: 's3', name: 'manual' }, new Date('2026-11-23T13:00:00Z'));
+    expect(run).toMatchObject({ status: 'pending', trigger: 'manual' });
+    expect((await runs.pendingManual(10)).map((r) => r.id)).toContain(run.id);
+    const started = await Promise.all([
+      runs.startManual(run.id, 'a', 1, new Date()),
+      runs.startManual(run.id, 'b', 1, new Date()),
+    ]);
+    expect(started.filter(Boolean)).toHaveLength(1);
+    expect((await runs.pendingManual(10)).map((r) => r.id)).not.toContain(run.id);
+    expect(await runs.claimedCount('s3')).toBe(0);
+  });
+
+  it('ensureIndexes is idempotent and follows a changed retention', async () => {
+    await ensureIndexes(db, { runRetentionDays: 7 });
+    await ensureIndexes(db, { runRetentionDays: 3 });
+    const ttl = (await db.collection('runs').indexes()).find((i) => i.name === 'retention_ttl');
+    expect(ttl?.expireAfterSeconds).toBe(3 * 86_400);
+  });
+});
