@@ -1,0 +1,371 @@
+// The leader's engine: snapshot + change stream → one timer per active schedule;
+// a due occurrence is claimed in MongoDB (unique {scheduleId, scheduledFor}) before
+// its action runs, so a failover can neither lose nor repeat an occurrence.
+//
+// Every leadership term gets a number; each async continuation checks it, so work
+// that was in flight when leadership ended can never fire for the old term.
+import { randomUUID } from 'node:crypto';
+import type { ActionResult } from '../actions/types.ts';
+import type { Schedule } from '../schedule/schema.ts';
+import { ChangeHistoryLostError } from '../store/errors.ts';
+import type { ResumeToken, Run, ScheduleChange, ScheduleChangeStream } from '../store/types.ts';
+import { planDue, startCursor } from './plan.ts';
+import { TimerHeap } from './timer-heap.ts';
+import { type EngineDeps, type EngineMetrics, noopEngineMetrics } from './types.ts';
+
+interface Entry {
+  schedule: Schedule;
+  /** every occurrence up to here has been decided by this term */
+  cursor: Date;
+  running: Map<string, AbortController>;
+  exhausted: boolean;
+}
+
+export interface EngineStatus {
+  leading: boolean;
+  epoch: number | null;
+  schedules: number;
+  armed: number;
+  running: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class Engine {
+  readonly #d: EngineDeps;
+  readonly #m: EngineMetrics;
+  readonly #entries = new Map<string, Entry>();
+  readonly #timers: TimerHeap;
+  #term = 0;
+  #leading = false;
+  #epoch: number | null = null;
+  #stream: ScheduleChangeStream | null = null;
+  #token: ResumeToken | null = null;
+  #manualTimer: NodeJS.Timeout | null = null;
+
+  constructor(deps: EngineDeps) {
+    this.#d = deps;
+    this.#m = deps.metrics ?? noopEngineMetrics;
+    this.#timers = new TimerHeap((id, at) => this.#onDue(id, at));
+  }
+
+  status(): EngineStatus {
+    let running = 0;
+    for (const e of this.#entries.values()) running += e.running.size;
+    return {
+      leading: this.#leading,
+      epoch: this.#epoch,
+      schedules: this.#entries.size,
+      armed: this.#timers.size,
+      running,
+    };
+  }
+
+  /** The instant a schedule is armed for on this leader, if any (tests, benchmarks). */
+  armedFor(scheduleId: string): { version: number; next: Date | null } | undefined {
+    const e = this.#entries.get(scheduleId);
+    if (!e) return undefined;
+    const at = this.#timers.dueAt(scheduleId);
+    return { version: e.schedule.version, next: at === undefined ? null : new Date(at) };
+  }
+
+  /**
+   * Becomes the firing engine for leadership `epoch` (the Lease's leaseTransitions).
+   * Opens the change stream first, then reads the snapshot, then follows the stream,
+   * so no write between the two can be lost. Resolves once the snapshot is armed.
+   */
+  async start(epoch: number): Promise<void> {
+    if (this.#leading) throw new Error('engine already started');
+    const term = ++this.#term;
+    this.#leading = true;
+    this.#epoch = epoch;
+    const log = this.#d.logger;
+    const t0 = performance.now();
+    const abandoned = await this.#d.runs.abandonStale(this.#d.identity, epoch, this.#d.now());
+    if (abandoned > 0) {
+      log.warn({ abandoned }, 'marked runs left running by a previous leader as abandoned');
+      for (let i = 0; i < abandoned; i++) this.#m.fired('abandoned');
+    }
+    if (term !== this.#term) return;
+    await this.#loadSnapshot(term, null);
+    if (term !== this.#term) return;
+    log.info(
+      {
+        epoch,
+        schedules: this.#entries.size,
+        armed: this.#timers.size,
+        ms: Math.round(performance.now() - t0),
+      },
+      'engine started: snapshot armed, following the change stream',
+    );
+    void this.#followStream(term);
+    this.#scheduleManualPoll(term, 0);
+  }
+
+  /**
+   * Stops firing at once (synchronously: no timer fires after this returns), aborts
+   * running actions, then closes the stream. Idempotent.
+   */
+  stop(): Promise<void> {
+    if (!this.#leading) return Promise.resolve();
+    this.#term++;
+    this.#leading = false;
+    this.#epoch = null;
+    this.#timers.clear();
+    if (this.#manualTimer) clearTimeout(this.#manualTimer);
+    this.#manualTimer = null;
+    for (const e of this.#entries.values()) for (const c of e.running.values()) c.abort();
+    this.#entries.clear();
+    this.#m.armed(0);
+    const stream = this.#stream;
+    this.#stream = null;
+    this.#token = null;
+    return stream ? stream.close() : Promise.resolve();
+  }
+
+  // --- snapshot and stream -------------------------------------------------
+
+  async #loadSnapshot(term: number, resumeFrom: ResumeToken | null): Promise<void> {
+    const stream = await this.#d.schedules.watch(resumeFrom);
+    if (term !== this.#term) {
+      await stream.close();
+      return;
+    }
+    this.#stream = stream;
+    const lastClaimed = await this.#d.runs.lastClaimed();
+    const seen = new Set<string>();
+    for await (const s of this.#d.schedules.all()) {
+      if (term !== this.#term) return;
+      seen.add(s.id);
+      this.#upsert(s, lastClaimed.get(s.id));
+    }
+    for (const id of [...this.#entries.keys()]) if (!seen.has(id)) this.#remove(id);
+    this.#m.armed(this.#timers.size);
+  }
+
+  async #followStream(term: number): Promise<void> {
+    let backoffMs = 100;
+    let resync = false;
+    while (term === this.#term) {
+      try {
+        if (!this.#stream || resync) {
+          await this.#stream?.close();
+          this.#stream = null;
+          if (resync) {
+            await this.#loadSnapshot(term, null);
+            resync = false;
+          } else {
+            this.#stream = await this.#d.schedules.watch(this.#token);
+          }
+          continue;
+        }
+        const change = await this.#stream.next();
+        if (term !== this.#term) return;
+        this.#apply(change);
+        backoffMs = 100;
+      } catch (err) {
+        if (term !== this.#term) return;
+        const lost = err instanceof ChangeHistoryLostError;
+        this.#m.streamRestart(lost ? 'history-lost' : 'error');
+        this.#d.logger.warn({ err, resync: lost }, 'schedules change stream failed; reopening');
+        if (lost) resync = true;
+        await this.#stream?.close().catch(() => {});
+        this.#stream = null;
+        await sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 5000);
+      }
+    }
+  }
+
+  #apply(change: ScheduleChange): void {
+    this.#token = change.token;
+    this.#m.streamEvent(change.kind);
+    if (change.kind === 'upsert') this.#upsert(change.schedule, undefined);
+    else if (change.kind === 'delete') this.#remove(change.id);
+    this.#m.armed(this.#timers.size);
+  }
+
+  #upsert(s: Schedule, lastClaimed: Date | undefined): void {
+    const existing = this.#entries.get(s.id);
+    if (existing && existing.schedule.version >= s.version) return; // replayed or stale event
+    const cursor = existing
+      ? new Date(Math.max(existing.cursor.getTime(), s.updatedAt.getTime() - 1))
+      : startCursor(lastClaimed, s.updatedAt);
+    const entry: Entry = { schedule: s, cursor, running: existing?.running ?? new Map(), exhausted: false };
+    this.#entries.set(s.id, entry);
+    this.#evaluate(entry, this.#d.now());
+  }
+
+  #remove(id: string): void {
+    const e = this.#entries.get(id);
+    if (!e) return;
+    this.#timers.disarm(id);
+    this.#entries.delete(id);
+    this.#d.onArmed?.(id, e.schedule.version, null);
+  }
+
+  // --- timing -----------------------------------------------------------------
+
+  #onDue(id: string, at: number): void {
+    const e = this.#entries.get(id);
+    if (!e || !this.#leading) return;
+    // The timer was set for `at`, so that occurrence is due even if the wall clock lags.
+    this.#evaluate(e, new Date(Math.max(this.#d.now().getTime(), at)));
+  }
+
+  #evaluate(e: Entry, now: Date): void {
+    const s = e.schedule;
+    if (s.paused || e.exhausted) {
+      this.#timers.disarm(s.id);
+      this.#d.onArmed?.(s.id, s.version, null);
+      return;
+    }
+    const plan = planDue(s, e.cursor, now);
+    e.cursor = plan.cursor;
+    if (plan.skippedCount > 0) {
+      this.#m.missed(plan.skippedCount);
+      this.#d.logger.info(
+        { scheduleId: s.id, skipped: plan.skippedCount, policy: s.misfire.policy },
+        'missed occurrences passed over by the misfire policy',
+      );
+    }
+    for (const f of plan.fire) void this.#fire(e, f.at, f.trigger);
+    if (plan.next) this.#timers.arm(s.id, plan.next.getTime());
+    else this.#timers.disarm(s.id);
+    this.#d.onArmed?.(s.id, s.version, plan.next);
+  }
+
+  // --- firing -----------------------------------------------------------------
+
+  async #fire(e: Entry, at: Date, trigger: 'schedule' | 'catchup'): Promise<void> {
+    const term = this.#term;
+    const s = e.schedule;
+    const log = this.#d.logger;
+    try {
+      if (s.maxRuns !== null) {
+        const n = await this.#d.runs.claimedCount(s.id);
+        if (term !== this.#term) return;
+        if (n >= s.maxRuns) {
+          e.exhausted = true;
+          this.#timers.disarm(s.id);
+          log.info({ scheduleId: s.id, maxRuns: s.maxRuns }, 'maxRuns reached; schedule no longer fires');
+          return;
+        }
+      }
+      const base = {
+        scheduleId: s.id,
+        scheduleName: s.name,
+        scheduledFor: at,
+        trigger,
+        leader: this.#d.identity,
+        epoch: this.#epoch ?? -1,
+      };
+      if (s.concurrency === 'forbid' && e.running.size > 0) {
+        const firedAt = this.#d.now();
+        const claimed = await this.#d.runs.claim({
+          ...base,
+          id: randomUUID(),
+          firedAt,
+          status: 'skipped',
+          error: 'previous run still running (concurrency=forbid)',
+        });
+        this.#m.fired(claimed ? 'skipped' : 'duplicate');
+        return;
+      }
+      if (s.concurrency === 'replace') for (const c of e.running.values()) c.abort();
+      if (term !== this.#term) return;
+      const firedAt = this.#d.now();
+      const runId = randomUUID();
+      const claimed = await this.#d.runs.claim({ ...base, id: runId, firedAt, status: 'running' });
+      const latenessMs = firedAt.getTime() - at.getTime();
+      if (!claimed) {
+        this.#m.fired('duplicate', latenessMs);
+        log.info({ scheduleId: s.id, scheduledFor: at.toISOString() }, 'occurrence already claimed; skipped');
+        return;
+      }
+      await this.#execute(e, s, runId, at, firedAt, term, latenessMs);
+    } catch (err) {
+      log.error({ err, scheduleId: s.id, scheduledFor: at.toISOString() }, 'fire failed');
+      this.#m.fired('failed');
+    }
+  }
+
+  async #execute(
+    e: Entry,
+    s: Schedule,
+    runId: string,
+    at: Date,
+    firedAt: Date,
+    term: number,
+    latenessMs: number | undefined,
+  ): Promise<void> {
+    const ctrl = new AbortController();
+    e.running.set(runId, ctrl);
+    let result: ActionResult;
+    try {
+      if (term !== this.#term) ctrl.abort();
+      result = await this.#d.actions.run(s.action, {
+        runId,
+        scheduleId: s.id,
+        scheduleName: s.name,
+        scheduledFor: at,
+        attemptStartedAt: firedAt,
+        signal: ctrl.signal,
+        logger: this.#d.logger,
+      });
+    } finally {
+      e.running.delete(runId);
+    }
+    // Aborted because leadership ended: the run did not complete under a valid lease.
+    const abandoned = term !== this.#term && ctrl.signal.aborted;
+    const status = abandoned ? 'abandoned' : result.status;
+    await this.#d.runs.finish(runId, {
+      status,
+      finishedAt: this.#d.now(),
+      attempts: result.attempts,
+      ...(result.error !== undefined ? { error: result.error } : {}),
+      ...(result.response !== undefined ? { response: result.response } : {}),
+    });
+    this.#m.fired(status, latenessMs);
+  }
+
+  // --- manual triggers ------------------------------------------------------
+
+  #scheduleManualPoll(term: number, delayMs: number): void {
+    if (term !== this.#term) return;
+    this.#manualTimer = setTimeout(() => {
+      void this.#pollManual(term).finally(() => this.#scheduleManualPoll(term, this.#d.manualPollMs ?? 500));
+    }, delayMs);
+  }
+
+  async #pollManual(term: number): Promise<void> {
+    try {
+      const pending = await this.#d.runs.pendingManual(50);
+      for (const run of pending) {
+        if (term !== this.#term) return;
+        await this.#startManual(run, term);
+      }
+    } catch (err) {
+      this.#d.logger.warn({ err }, 'polling manual triggers failed');
+    }
+  }
+
+  async #startManual(run: Run, term: number): Promise<void> {
+    const firedAt = this.#d.now();
+    const won = await this.#d.runs.startManual(run.id, this.#d.identity, this.#epoch ?? -1, firedAt);
+    if (!won || term !== this.#term) return;
+    const e = this.#entries.get(run.scheduleId);
+    if (!e) {
+      await this.#d.runs.finish(run.id, {
+        status: 'failed',
+        finishedAt: this.#d.now(),
+        attempts: 0,
+        error: 'the schedule no longer exists',
+      });
+      return;
+    }
+    void this.#execute(e, e.schedule, run.id, run.scheduledFor, firedAt, term, undefined).catch((err) =>
+      this.#d.logger.error({ err, runId: run.id }, 'manual run failed'),
+    );
+  }
+}

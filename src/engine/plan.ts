@@ -1,0 +1,80 @@
+// Which occurrences of one schedule are due now, and what to do with each: a pure
+// function of the schedule, how far this leader has already processed it, and the
+// clock. The engine calls it when a schedule is armed and whenever its timer fires,
+// so a late timer, a long pause or a failover all go through the same misfire rules.
+import type { CatchUpPlan } from '../schedule/catch-up.ts';
+import {
+  nextOccurrence,
+  type OccurrenceSource,
+  occurrencesBetween,
+  planCatchUp,
+} from '../schedule/occurrences.ts';
+import type { Misfire } from '../schedule/schema.ts';
+
+/** An occurrence fired within this of its time is on schedule, not a catch-up. */
+export const ON_TIME_TOLERANCE_MS = 1000;
+const WINDOW_LIMIT = 20_000;
+
+export interface DueSource extends OccurrenceSource {
+  misfire: Misfire;
+}
+
+export interface DuePlan {
+  fire: { at: Date; trigger: 'schedule' | 'catchup' }[];
+  /** Occurrences passed over by the misfire policy (counted; at most the newest few are listed). */
+  skippedCount: number;
+  /** Everything up to and including this instant has been decided. */
+  cursor: Date;
+  /** The first occurrence after `now`, to arm a timer for. */
+  next: Date | null;
+}
+
+/**
+ * Decide the occurrences in (cursor, now]. Those within {@link ON_TIME_TOLERANCE_MS}
+ * of `now` always fire (whatever the policy: they are not misfires); older ones are
+ * missed and follow the schedule's misfire policy and grace.
+ */
+export function planDue(source: DueSource, cursor: Date, now: Date): DuePlan {
+  const nowMs = now.getTime();
+  const graceMs = source.misfire.graceSeconds * 1000;
+  const graceStart = Math.max(cursor.getTime(), nowMs - Math.max(graceMs, ON_TIME_TOLERANCE_MS) - 1);
+  let skippedBefore = graceStart > cursor.getTime() ? countUpTo(source, cursor, new Date(graceStart)) : 0;
+
+  // Enumerate the window; if it is enormous (a tiny period after a long gap), keep
+  // halving it from the old end: only the newest occurrences can fire anyway.
+  let from = graceStart;
+  let inWindow = occurrencesBetween(source, new Date(from), now, WINDOW_LIMIT);
+  while (inWindow.length === WINDOW_LIMIT) {
+    const half = from + Math.floor((nowMs - from) / 2);
+    skippedBefore += countUpTo(source, new Date(from), new Date(half));
+    from = half;
+    inWindow = occurrencesBetween(source, new Date(from), now, WINDOW_LIMIT);
+  }
+
+  const plan: CatchUpPlan = planCatchUp({ misfire: source.misfire, missed: inWindow, now });
+  const fireMs = new Set(plan.fire.map((d) => d.getTime()));
+  for (const d of inWindow) if (nowMs - d.getTime() <= ON_TIME_TOLERANCE_MS) fireMs.add(d.getTime());
+  const fire = [...fireMs]
+    .sort((a, b) => a - b)
+    .map((t) => ({
+      at: new Date(t),
+      trigger: nowMs - t <= ON_TIME_TOLERANCE_MS ? ('schedule' as const) : ('catchup' as const),
+    }));
+  return {
+    fire,
+    skippedCount: skippedBefore + inWindow.length - fire.length,
+    cursor: new Date(Math.max(nowMs, cursor.getTime())),
+    next: nextOccurrence(source, new Date(Math.max(nowMs, cursor.getTime()))),
+  };
+}
+
+/** How many occurrences fall in (from, to], counting at most 1000 (a metric, not a fence). */
+function countUpTo(source: OccurrenceSource, from: Date, to: Date): number {
+  return occurrencesBetween(source, from, to, 1000).length;
+}
+
+/** Where a (re)armed schedule starts deciding: after its last claim, never before its last edit. */
+export function startCursor(lastClaimed: Date | undefined, updatedAt: Date): Date {
+  const sinceEdit = updatedAt.getTime() - 1;
+  return new Date(lastClaimed ? Math.max(lastClaimed.getTime(), sinceEdit) : sinceEdit);
+}

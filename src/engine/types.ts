@@ -1,0 +1,37 @@
+// What the engine needs from the rest of the process: narrow, so the engine never
+// imports the MongoDB driver or prom-client and tests can hand it real stores.
+import type { Logger } from 'pino';
+import type { ActionRunner } from '../actions/types.ts';
+import type { RunStore, ScheduleStore } from '../store/types.ts';
+
+export type FireResult = 'succeeded' | 'failed' | 'skipped' | 'duplicate' | 'abandoned';
+
+export interface EngineMetrics {
+  fired(result: FireResult, latenessMs?: number): void;
+  missed(count: number): void;
+  armed(count: number): void;
+  streamEvent(kind: string): void;
+  streamRestart(reason: string): void;
+}
+
+export const noopEngineMetrics: EngineMetrics = {
+  fired() {},
+  missed() {},
+  armed() {},
+  streamEvent() {},
+  streamRestart() {},
+};
+
+export interface EngineDeps {
+  schedules: ScheduleStore;
+  runs: RunStore;
+  actions: ActionRunner;
+  identity: string;
+  logger: Logger;
+  now: () => Date;
+  metrics?: EngineMetrics;
+  /** How often the leader looks for manual trigger requests (ms). */
+  manualPollMs?: number;
+  /** Called whenever a schedule's timer is (re)armed or disarmed; for tests and benchmarks. */
+  onArmed?: (scheduleId: string, version: number, next: Date | null) => void;
+}

@@ -1,0 +1,222 @@
+// The engine against the real MongoDB-protocol server: arming from the change
+// stream, claims, catch-up, pause/update/delete, manual triggers, and two engines
+// racing on one database (split brain) still claiming each occurrence once.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Db, MongoClient } from 'mongodb';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActionRunner } from '../../src/actions/runner.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { type ScheduleInput, validateScheduleInput } from '../../src/schedule/schema.ts';
+import { ensureIndexes } from '../../src/store/indexes.ts';
+import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
+import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
+import type { Run } from '../../src/store/types.ts';
+import { freshDb } from '../helpers/clients.ts';
+
+let client: MongoClient;
+let db: Db;
+let schedules: MongoScheduleStore;
+let runs: MongoRunStore;
+let sink: Server;
+let sinkUrl: string;
+const hits: { key: string; scheduledFor: string }[] = [];
+const logger = pino({ level: 'silent' });
+
+function input(name: string, extra: Record<string, unknown> = {}): ScheduleInput {
+  const r = validateScheduleInput({ name, schedule: { every: '1s' }, action: { type: 'log' }, ...extra });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.value;
+}
+
+function engine(identity: string, onArmed?: (id: string, v: number, next: Date | null) => void) {
+  return new Engine({
+    schedules,
+    runs,
+    actions: createActionRunner(),
+    identity,
+    logger,
+    now: () => new Date(),
+    manualPollMs: 100,
+    ...(onArmed ? { onArmed } : {}),
+  });
+}
+
+async function allRuns(scheduleId: string): Promise<Run[]> {
+  return (await runs.list(scheduleId, { limit: 500 })).items;
+}
+
+async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  ({ client, db } = await freshDb('engine'));
+  await ensureIndexes(db, { runRetentionDays: 7 });
+  schedules = new MongoScheduleStore(db);
+  runs = new MongoRunStore(db);
+  sink = createServer((req, res) => {
+    hits.push({
+      key: String(req.headers['idempotency-key']),
+      scheduledFor: String(req.headers['x-leasecron-scheduled-for']),
+    });
+    req.resume();
+    res.end('ok');
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/hook`;
+});
+afterAll(async () => {
+  sink.close();
+  await db.dropDatabase();
+  await client.close();
+});
+
+describe('Engine', () => {
+  it('arms a schedule created after start within 100 ms and fires it on time with its claims recorded', async () => {
+    const armedAt = new Map<string, number>();
+    const e = engine('leader-a', (id, _v, next) => {
+      if (next && !armedAt.has(id)) armedAt.set(id, performance.now());
+    });
+    await e.start(1);
+    try {
+      const t0 = performance.now();
+      const s = await schedules.create(
+        input('http-every-second', { action: { type: 'http', url: sinkUrl, method: 'POST' } }),
+        new Date(),
+      );
+      const armed = await until('armed', async () => armedAt.get(s.id));
+      const propagationMs = armed - t0;
+      console.log(`[engine] create → armed on the leader: ${propagationMs.toFixed(1)} ms`);
+      expect(propagationMs).toBeLessThan(1000); // the 100 ms target is measured by bench/, not asserted here
+      const done = await until('3 runs', async () => {
+        const r = (await allRuns(s.id)).filter((x) => x.status === 'succeeded');
+        return r.length >= 3 && r;
+      });
+      for (const r of done) {
+        expect(r.leader).toBe('leader-a');
+        expect(r.epoch).toBe(1);
+        expect(r.attempts).toBe(1);
+        expect(r.response?.statusCode).toBe(200);
+        expect(r.scheduledFor.getTime() % 1000).toBe(s.createdAt.getTime() % 1000);
+      }
+      const keys = hits.filter((h) => done.some((r) => r.id === h.key));
+      expect(keys.length).toBe(done.length);
+      expect(new Set(keys.map((k) => k.scheduledFor)).size).toBe(keys.length);
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('pause disarms, an update re-arms by version, delete disarms', async () => {
+    const e = engine('leader-b');
+    await e.start(2);
+    try {
+      const s = await schedules.create(input('lifecycle', { schedule: { every: '1h' } }), new Date());
+      await until('armed', async () => e.armedFor(s.id)?.next);
+      const p = await schedules.replace(
+        s.id,
+        input('lifecycle', { schedule: { every: '1h' }, paused: true }),
+        {
+          now: new Date(),
+        },
+      );
+      await until(
+        'disarmed',
+        async () => e.armedFor(s.id)?.version === p.version && e.armedFor(s.id)?.next === null,
+      );
+      const r = await schedules.replace(s.id, input('lifecycle', { schedule: { every: '2h' } }), {
+        now: new Date(),
+      });
+      await until('re-armed', async () => e.armedFor(s.id)?.version === r.version && e.armedFor(s.id)?.next);
+      await schedules.delete(s.id);
+      await until('removed', async () => e.armedFor(s.id) === undefined);
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('catches up missed occurrences with fireAll when it becomes leader, exactly once each', async () => {
+    const createdAt = new Date(Date.now() - 4_500);
+    const s = await schedules.create(
+      input('catch-up', { misfire: { policy: 'fireAll', graceSeconds: 60 } }),
+      createdAt,
+    );
+    const e = engine('leader-c');
+    await e.start(3);
+    try {
+      const want = [0, 1, 2, 3, 4].map((k) => createdAt.getTime() + k * 1000);
+      const r = await until('catch-up runs', async () => {
+        const all = await allRuns(s.id);
+        const at = new Set(all.map((x) => x.scheduledFor.getTime()));
+        return want.every((t) => at.has(t)) && all;
+      });
+      // every missed occurrence claimed exactly once; the old ones fired as catch-up
+      expect(new Set(r.map((x) => x.scheduledFor.getTime())).size).toBe(r.length);
+      for (const t of want.slice(0, 3)) {
+        expect(r.find((x) => x.scheduledFor.getTime() === t)?.trigger).toBe('catchup');
+      }
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('two engines racing on one database claim each occurrence once (split brain is fenced)', async () => {
+    const a = engine('split-a');
+    const b = engine('split-b');
+    await Promise.all([a.start(10), b.start(11)]);
+    let s: Awaited<ReturnType<typeof schedules.create>>;
+    try {
+      s = await schedules.create(input('split-brain', { concurrency: 'allow' }), new Date());
+      await new Promise((r) => setTimeout(r, 3_500));
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    const r = await allRuns(s.id);
+    expect(r.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(r.map((x) => x.scheduledFor.getTime())).size).toBe(r.length);
+    expect(new Set(r.map((x) => x.leader))).toSatisfy((set: Set<string>) =>
+      [...set].every((l) => l.startsWith('split-')),
+    );
+  });
+
+  it('runs a manual trigger once, and abandons runs left running by another leader', async () => {
+    const s = await schedules.create(input('manual', { schedule: { every: '24h' } }), new Date());
+    await runs.claim({
+      id: crypto.randomUUID(),
+      scheduleId: s.id,
+      scheduleName: s.name,
+      scheduledFor: new Date(Date.now() - 60_000),
+      firedAt: new Date(Date.now() - 60_000),
+      trigger: 'schedule',
+      leader: 'dead-leader',
+      epoch: 4,
+      status: 'running',
+    });
+    const pending = await runs.requestManual(s, new Date());
+    const e = engine('leader-d');
+    await e.start(5);
+    try {
+      const done = await until('manual run', async () => {
+        const r = (await allRuns(s.id)).find((x) => x.id === pending.id);
+        return r?.status === 'succeeded' && r;
+      });
+      expect(done).toMatchObject({ trigger: 'manual', leader: 'leader-d', epoch: 5 });
+      const dead = (await allRuns(s.id)).find((x) => x.leader === 'dead-leader');
+      expect(dead?.status).toBe('abandoned');
+    } finally {
+      await e.stop();
+    }
+  });
+});
