@@ -1,0 +1,60 @@
+# Demo targets: they talk to the API at BASE_URL, so they work the same against
+# `make local-up` (processes) and `make up` (kind, NodePort on localhost:8080).
+BASE_URL ?= http://127.0.0.1:8080
+export BASE_URL
+API := node scripts/api.mjs
+LOCAL_STATE := .local/local/state.json
+
+.PHONY: local-up local-down local-status create-schedule get-schedules get-schedule update-schedule delete-schedule trigger runs leader failover failover-kill logs
+
+local-up: setup build ## start the local stack and 3 replicas on 127.0.0.1:8080-8082 (no Docker)
+	node scripts/local.ts up
+
+local-down: ## stop what local-up started
+	node scripts/local.ts down
+
+local-status: ## show the local replicas and their roles
+	node scripts/local.ts status
+
+PAYLOAD ?= payloads/create_schedule.json
+create-schedule: ## POST a schedule (PAYLOAD=payloads/create_schedule.json)
+	@$(API) POST /api/v1/schedules $(PAYLOAD)
+
+get-schedules: ## list schedules
+	@$(API) GET /api/v1/schedules
+
+require-id = @test -n "$(ID)" || { echo "usage: make $@ ID=<schedule id>  (ids: make get-schedules)"; exit 2; }
+
+get-schedule: ## show one schedule (ID=…)
+	$(require-id)
+	@$(API) GET /api/v1/schedules/$(ID)
+
+UPDATE_PAYLOAD ?= payloads/update_schedule.json
+update-schedule: ## replace a schedule (ID=…, UPDATE_PAYLOAD=payloads/update_schedule.json)
+	$(require-id)
+	@$(API) PUT /api/v1/schedules/$(ID) $(UPDATE_PAYLOAD)
+
+delete-schedule: ## delete a schedule (ID=…)
+	$(require-id)
+	@$(API) DELETE /api/v1/schedules/$(ID)
+
+trigger: ## run a schedule once now, on the leader (ID=…)
+	$(require-id)
+	@$(API) POST /api/v1/schedules/$(ID)/trigger
+
+runs: ## a schedule's runs, newest first (ID=…)
+	$(require-id)
+	@$(API) GET '/api/v1/schedules/$(ID)/runs?limit=10'
+
+leader: ## who holds the Lease (asked through the API at BASE_URL)
+	@$(API) GET /api/v1/cluster
+	@if [ -f $(LOCAL_STATE) ]; then node scripts/local.ts status; fi
+
+failover: ## make the leader go away (local: SIGTERM + restart; kind: delete the leader pod) and show the new one
+	@if [ -f $(LOCAL_STATE) ]; then node scripts/local.ts failover; else $(MAKE) --no-print-directory k-failover; fi
+
+failover-kill: ## local only: SIGKILL the leader (a crash) and show the new one
+	node scripts/local.ts failover --kill
+
+logs: ## recent logs of every replica
+	@if [ -f $(LOCAL_STATE) ]; then tail -n 20 .local/local/leasecron-*.log; else $(MAKE) --no-print-directory k-logs; fi

@@ -1,0 +1,151 @@
+// `make local-up` / `local-down` / `failover` without Docker: the real test stack
+// (kube-apiserver + etcd, a MongoDB-protocol server) and three leasecron replicas
+// as processes on 127.0.0.1:8080-8082, identities leasecron-0..2.
+//   node scripts/local.ts up | down | failover [--kill] | status
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { isAlive, stopProcess } from '../test/stack/processes.ts';
+import {
+  clusterView,
+  type Replica,
+  startReplica,
+  stopReplica,
+  waitForLeader,
+  waitReady,
+} from '../test/stack/replicas.ts';
+import { REPO_ROOT, type StackInfo, startStack } from '../test/stack/stack.ts';
+
+const DIR = join(REPO_ROOT, '.local', 'local');
+const STATE = join(DIR, 'state.json');
+const ENTRY = 'dist/main.js';
+const BASE_PORT = 8080;
+const REPLICAS = 3;
+
+interface State {
+  stack: StackInfo;
+  replicas: Replica[];
+}
+
+function load(): State | null {
+  if (!existsSync(STATE)) return null;
+  return JSON.parse(readFileSync(STATE, 'utf8')) as State;
+}
+
+function save(s: State): void {
+  const plain = { stack: s.stack, replicas: s.replicas.map(({ proc: _p, ...r }) => r) };
+  writeFileSync(STATE, `${JSON.stringify(plain, null, 2)}\n`);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+function fail(msg: string): never {
+  console.error(`local: ${msg}`);
+  process.exit(1);
+}
+
+async function ensureNamespace(stack: StackInfo, name: string): Promise<void> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(stack.kube.kubeconfig);
+  try {
+    await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  } catch (err) {
+    if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
+  }
+}
+
+async function printStatus(s: State): Promise<void> {
+  for (const r of s.replicas) {
+    const v = isAlive(r.pid) ? await clusterView(r.port) : null;
+    const role = v ? v.role : isAlive(r.pid) ? 'starting' : 'stopped';
+    console.log(`  ${r.identity}  http://127.0.0.1:${r.port}  pid ${r.pid}  ${role}  log ${r.logFile}`);
+  }
+}
+
+async function up(): Promise<void> {
+  const prev = load();
+  if (prev?.replicas.some((r) => isAlive(r.pid))) {
+    console.log('local: already up:');
+    await printStatus(prev);
+    return;
+  }
+  if (!existsSync(join(REPO_ROOT, ENTRY))) fail(`${ENTRY} is missing: run \`make build\` first`);
+  for (let i = 0; i < REPLICAS; i++) {
+    if (!(await portFree(BASE_PORT + i))) {
+      fail(`port ${BASE_PORT + i} on 127.0.0.1 is in use; stop what listens there (or run \`make local-down\`)`);
+    }
+  }
+  rmSync(DIR, { recursive: true, force: true });
+  mkdirSync(DIR, { recursive: true });
+  const t0 = Date.now();
+  const { info } = await startStack({ dir: join(DIR, 'stack'), detached: true });
+  console.log(`local: stack up in ${info.startMs} ms — Kubernetes ${info.kube.version}, ${info.mongo.server}`);
+  await ensureNamespace(info, 'leasecron');
+  const replicas: Replica[] = [];
+  for (let i = 0; i < REPLICAS; i++) {
+    const spec = { identity: `leasecron-${i}`, port: BASE_PORT + i, logFile: join(DIR, `leasecron-${i}.log`) };
+    replicas.push(startReplica(info, spec, { entry: ENTRY, detached: true }));
+  }
+  const state = { stack: info, replicas };
+  save(state);
+  await Promise.all(replicas.map((r) => waitReady(r)));
+  const { view } = await waitForLeader(replicas, { timeoutMs: 60_000 });
+  console.log(`local: 3 replicas ready in ${Date.now() - t0} ms; leader: ${view.identity}`);
+  await printStatus(state);
+  console.log('local: try `make create-schedule`, `make get-schedules`, `make failover`; stop with `make local-down`');
+}
+
+async function down(): Promise<void> {
+  const s = load();
+  if (!s) {
+    console.log('local: nothing to stop');
+    return;
+  }
+  await Promise.all(s.replicas.map((r) => stopReplica(r, 'SIGTERM')));
+  await Promise.all(s.stack.pids.map((p) => stopProcess(p.pid)));
+  rmSync(STATE, { force: true });
+  console.log(`local: stopped ${s.replicas.length} replicas and the stack (logs kept in ${DIR})`);
+}
+
+async function failover(kill: boolean): Promise<void> {
+  const s = load();
+  if (!s || !s.replicas.some((r) => isAlive(r.pid))) fail('nothing is running: run `make local-up` first');
+  const { leader, view } = await waitForLeader(s.replicas, { timeoutMs: 10_000 });
+  const signal = kill ? 'SIGKILL' : 'SIGTERM';
+  console.log(`local: leader is ${leader.identity} (lease transitions ${view.leaseTransitions}); sending ${signal}`);
+  const t0 = performance.now();
+  const stopping = stopReplica(leader, signal);
+  const others = s.replicas.filter((r) => r !== leader);
+  const next = await waitForLeader(others, { timeoutMs: 60_000, not: leader.identity, pollMs: 20 });
+  const ms = Math.round(performance.now() - t0);
+  await stopping;
+  console.log(`local: new leader ${next.view.identity} after ${ms} ms (lease transitions ${next.view.leaseTransitions})`);
+  // As a Deployment would: the old pod comes back, as a follower.
+  const restarted = startReplica(s.stack, leader, { entry: ENTRY, detached: true });
+  s.replicas = s.replicas.map((r) => (r.identity === leader.identity ? restarted : r));
+  save(s);
+  await waitReady(restarted);
+  console.log(`local: ${leader.identity} restarted as a follower (pid ${restarted.pid})`);
+  await printStatus(s);
+}
+
+const [cmd, flag] = process.argv.slice(2);
+try {
+  if (cmd === 'up') await up();
+  else if (cmd === 'down') await down();
+  else if (cmd === 'failover') await failover(flag === '--kill');
+  else if (cmd === 'status') {
+    const s = load();
+    if (!s) fail('nothing is running: run `make local-up`');
+    await printStatus(s);
+  } else fail('usage: node scripts/local.ts up | down | failover [--kill] | status');
+} catch (err) {
+  fail((err as Error).message);
+}

@@ -1,0 +1,89 @@
+// The `kubernetesJob` action: create a batch/v1 Job from the schedule's template,
+// named per occurrence (job-name.ts) and annotated with the occurrence time as the
+// CronJob controller does. A 409 means this occurrence's Job already exists: that
+// is success, never a second Job.
+import * as k8s from '@kubernetes/client-node';
+import { jobName } from './job-name.ts';
+import type { ActionContext, ActionResult, KubernetesJobActionConfig } from './types.ts';
+
+export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
+
+export interface KubernetesJobOptions {
+  batch: k8s.BatchV1Api;
+  /** where Jobs go when the action names no namespace */
+  defaultNamespace: string;
+  /** namespaces this operator may create Jobs in */
+  allowedNamespaces: readonly string[];
+}
+
+export function createKubernetesJobAction(opts: KubernetesJobOptions) {
+  return async (action: KubernetesJobActionConfig, ctx: ActionContext): Promise<ActionResult> => {
+    const started = performance.now();
+    const namespace = action.namespace ?? opts.defaultNamespace;
+    if (!opts.allowedNamespaces.includes(namespace)) {
+      return {
+        status: 'failed',
+        attempts: 0,
+        error: `namespace '${namespace}' is not in JOB_NAMESPACES (${opts.allowedNamespaces.join(', ')})`,
+      };
+    }
+    const template = action.template as { metadata?: k8s.V1ObjectMeta; spec: k8s.V1JobSpec };
+    const name = jobName(ctx.scheduleName, ctx.scheduledFor);
+    const body: k8s.V1Job = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {
+        ...template.metadata,
+        name,
+        namespace,
+        labels: {
+          ...template.metadata?.labels,
+          'app.kubernetes.io/managed-by': 'leasecron',
+          'leasecron.io/schedule-id': ctx.scheduleId,
+        },
+        annotations: {
+          ...template.metadata?.annotations,
+          [SCHEDULED_TIMESTAMP_ANNOTATION]: ctx.scheduledFor.toISOString(),
+          'leasecron.io/run-id': ctx.runId,
+        },
+      },
+      spec: template.spec,
+    };
+    const durationMs = () => Math.round(performance.now() - started);
+    try {
+      await opts.batch.createNamespacedJob({ namespace, body });
+      ctx.logger.info({ scheduleId: ctx.scheduleId, job: `${namespace}/${name}` }, 'job created');
+      return {
+        status: 'succeeded',
+        attempts: 1,
+        response: { statusCode: 201, durationMs: durationMs(), summary: `${namespace}/${name}` },
+      };
+    } catch (err) {
+      if (err instanceof k8s.ApiException) {
+        if (err.code === 409) {
+          return {
+            status: 'succeeded',
+            attempts: 1,
+            response: {
+              statusCode: 409,
+              durationMs: durationMs(),
+              summary: `${namespace}/${name} already exists`,
+            },
+          };
+        }
+        const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body);
+        return {
+          status: 'failed',
+          attempts: 1,
+          error: `creating Job ${namespace}/${name} failed: HTTP ${err.code}`,
+          response: { statusCode: err.code, durationMs: durationMs(), summary: body.slice(0, 512) },
+        };
+      }
+      return {
+        status: 'failed',
+        attempts: 1,
+        error: `creating Job ${namespace}/${name} failed: ${(err as Error).message}`,
+      };
+    }
+  };
+}

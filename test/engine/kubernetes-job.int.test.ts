@@ -1,0 +1,62 @@
+// The kubernetesJob action against the real API server: one Job per occurrence,
+// annotated like CronJob's; a second create of the same occurrence is a 409 that
+// counts as success, not a second Job; namespaces outside JOB_NAMESPACES refused.
+import * as k8s from '@kubernetes/client-node';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { jobName } from '../../src/actions/job-name.ts';
+import {
+  createKubernetesJobAction,
+  SCHEDULED_TIMESTAMP_ANNOTATION,
+} from '../../src/actions/kubernetes-job-action.ts';
+import type { KubernetesJobActionConfig } from '../../src/actions/types.ts';
+import { adminKubeConfig, createNamespace } from '../helpers/clients.ts';
+
+const template = {
+  metadata: { labels: { team: 'a' } },
+  spec: {
+    template: {
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'main', image: 'busybox:1.36', command: ['true'] }],
+      },
+    },
+  },
+};
+
+describe('kubernetesJob action', () => {
+  it('creates one Job per occurrence and treats a repeat as already done', async () => {
+    const ns = await createNamespace('jobs');
+    const batch = adminKubeConfig().makeApiClient(k8s.BatchV1Api);
+    const run = createKubernetesJobAction({ batch, defaultNamespace: ns, allowedNamespaces: [ns] });
+    const action: KubernetesJobActionConfig = { type: 'kubernetesJob', template };
+    const scheduledFor = new Date('2026-11-23T10:00:00Z');
+    const ctx = {
+      runId: 'run-1',
+      scheduleId: 'sched-1',
+      scheduleName: 'nightly',
+      scheduledFor,
+      signal: new AbortController().signal,
+      logger: pino({ level: 'silent' }),
+    };
+    const first = await run(action, ctx);
+    expect(first).toMatchObject({ status: 'succeeded', response: { statusCode: 201 } });
+    const second = await run(action, { ...ctx, runId: 'run-2' });
+    expect(second).toMatchObject({ status: 'succeeded', response: { statusCode: 409 } });
+    const jobs = await batch.listNamespacedJob({ namespace: ns });
+    expect(jobs.items.map((j) => j.metadata?.name)).toEqual([jobName('nightly', scheduledFor)]);
+    const job = jobs.items[0]!;
+    expect(job.metadata?.annotations?.[SCHEDULED_TIMESTAMP_ANNOTATION]).toBe('2026-11-23T10:00:00.000Z');
+    expect(job.metadata?.annotations?.['leasecron.io/run-id']).toBe('run-1');
+    expect(job.metadata?.labels).toMatchObject({ team: 'a', 'leasecron.io/schedule-id': 'sched-1' });
+
+    const refused = await run({ ...action, namespace: 'kube-system' }, ctx);
+    expect(refused.status).toBe('failed');
+    expect(refused.error).toMatch(/JOB_NAMESPACES/);
+    const invalid = await run(
+      { type: 'kubernetesJob', template: { spec: {} } },
+      { ...ctx, scheduledFor: new Date() },
+    );
+    expect(invalid).toMatchObject({ status: 'failed', response: { statusCode: 422 } });
+  });
+});
