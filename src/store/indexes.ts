@@ -12,6 +12,7 @@ export async function ensureIndexes(db: Db, opts: { runRetentionDays: number }):
   await schedules.createIndex({ name: 1 }, { unique: true, name: 'name_unique' });
   await schedules.createIndex({ createdAt: 1, _id: 1 }, { name: 'created_id' });
   await schedules.createIndex({ paused: 1 }, { name: 'paused' });
+  await schedules.createIndex({ labelPairs: 1 }, { name: 'label_pairs' });
   await runs.createIndex({ scheduleId: 1, scheduledFor: 1 }, { unique: true, name: 'claim_unique' });
   await runs.createIndex({ scheduleId: 1, scheduledFor: -1, _id: -1 }, { name: 'history' });
   await runs.createIndex({ status: 1, createdAt: 1 }, { name: 'status_created' });

@@ -16,11 +16,20 @@ import type {
   ScheduleStore,
 } from './types.ts';
 
-export type ScheduleDoc = Omit<Schedule, 'id'> & { _id: string };
+/**
+ * `labelPairs` ("key=value" strings) is a storage-only field: label keys such as
+ * `app.kubernetes.io/name` contain dots, which a `labels.<key>` query path would
+ * read as nesting. An `$all` on the pairs matches them exactly, with an index.
+ */
+export type ScheduleDoc = Omit<Schedule, 'id'> & { _id: string; labelPairs?: string[] };
 
 export function toSchedule(doc: ScheduleDoc): Schedule {
-  const { _id, ...rest } = doc;
+  const { _id, labelPairs: _l, ...rest } = doc;
   return { id: _id, ...rest } as Schedule;
+}
+
+function labelPairs(labels: Record<string, string>): string[] {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
 }
 
 export class MongoScheduleStore implements ScheduleStore {
@@ -33,7 +42,7 @@ export class MongoScheduleStore implements ScheduleStore {
   async create(input: ScheduleInput, now: Date): Promise<Schedule> {
     const doc = { ...input, _id: randomUUID(), version: 1, createdAt: now, updatedAt: now } as ScheduleDoc;
     try {
-      await this.#col.insertOne(doc);
+      await this.#col.insertOne({ ...doc, labelPairs: labelPairs(input.labels) });
     } catch (err) {
       if (isDuplicateKey(err)) throw new DuplicateNameError(input.name, { cause: err });
       throw mapMongoError(err);
@@ -51,9 +60,8 @@ export class MongoScheduleStore implements ScheduleStore {
   async list(query: ListSchedulesQuery): Promise<Page<Schedule>> {
     const filter: Filter<ScheduleDoc> = {};
     if (query.paused !== undefined) filter.paused = query.paused;
-    for (const [k, v] of Object.entries(query.labels ?? {})) {
-      (filter as Record<string, unknown>)[`labels.${k}`] = v;
-    }
+    const pairs = labelPairs(query.labels ?? {});
+    if (pairs.length > 0) filter.labelPairs = { $all: pairs };
     if (query.cursor) {
       const c = decodeCursor(query.cursor);
       const at = new Date(c.t);
@@ -95,7 +103,12 @@ export class MongoScheduleStore implements ScheduleStore {
       updated = await this.#col.findOneAndUpdate(
         filter,
         {
-          $set: { ...fields, name: input.name, updatedAt: opts.now } as Partial<ScheduleDoc>,
+          $set: {
+            ...fields,
+            name: input.name,
+            updatedAt: opts.now,
+            labelPairs: labelPairs(input.labels),
+          } as Partial<ScheduleDoc>,
           $inc: { version: 1 },
           ...(Object.keys(unset).length ? { $unset: unset } : {}),
         },
@@ -111,11 +124,17 @@ export class MongoScheduleStore implements ScheduleStore {
     throw new VersionConflictError(opts.ifVersion ?? -1, current.version);
   }
 
-  async delete(id: string): Promise<boolean> {
-    const r = await this.#col.deleteOne({ _id: id }).catch((e) => {
+  async delete(id: string, opts: { ifVersion?: number } = {}): Promise<boolean> {
+    const filter: Filter<ScheduleDoc> = { _id: id };
+    if (opts.ifVersion !== undefined) filter.version = opts.ifVersion;
+    const r = await this.#col.deleteOne(filter).catch((e) => {
       throw mapMongoError(e);
     });
-    return r.deletedCount === 1;
+    if (r.deletedCount === 1) return true;
+    if (opts.ifVersion === undefined) return false;
+    const current = await this.get(id);
+    if (!current) return false;
+    throw new VersionConflictError(opts.ifVersion, current.version);
   }
 
   async *all(): AsyncIterable<Schedule> {

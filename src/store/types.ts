@@ -20,7 +20,8 @@ export interface ScheduleStore {
   list(query: ListSchedulesQuery): Promise<Page<Schedule>>;
   /** Full replace; `ifVersion` makes it conditional (VersionConflictError when it differs). */
   replace(id: string, input: ScheduleInput, opts: { ifVersion?: number; now: Date }): Promise<Schedule>;
-  delete(id: string): Promise<boolean>;
+  /** False when absent; with `ifVersion`, VersionConflictError when it differs. */
+  delete(id: string, opts?: { ifVersion?: number }): Promise<boolean>;
   /** Every schedule, streamed in id order: the engine's snapshot. */
   all(): AsyncIterable<Schedule>;
   /** Opens a change stream that is established on return (it covers every later write). */

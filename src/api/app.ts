@@ -1,0 +1,66 @@
+// The HTTP API as a Hono app built from its dependencies: no server, no globals, so
+// tests call app.request() in-process and main.ts serves it with @hono/node-server.
+import { Hono } from 'hono';
+import { bearerAuth } from './auth.ts';
+import { renderDocsPage } from './docs-page.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { ApiError, createErrorHandler, problemResponse, rawPath } from './problem.ts';
+import { requestLog } from './request-log.ts';
+import { CLUSTER, registerClusterRoutes } from './routes/cluster.ts';
+import { registerOpsRoutes } from './routes/ops.ts';
+import { RUNS, registerRunRoutes, TRIGGER } from './routes/runs.ts';
+import { registerScheduleRoutes, SCHEDULE, SCHEDULES } from './routes/schedules.ts';
+import type { ApiDeps, AppEnv } from './types.ts';
+
+export type { ApiDeps, ClusterStatus } from './types.ts';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+/** Allowed methods per path, for 405 + Allow on the others. */
+const ALLOWED: Record<string, string[]> = {
+  [SCHEDULES]: ['GET', 'HEAD', 'POST'],
+  [SCHEDULE]: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'],
+  [`${SCHEDULE}/pause`]: ['POST'],
+  [`${SCHEDULE}/resume`]: ['POST'],
+  [TRIGGER]: ['POST'],
+  [RUNS]: ['GET', 'HEAD'],
+  [CLUSTER]: ['GET', 'HEAD'],
+  '/healthz': ['GET', 'HEAD'],
+  '/readyz': ['GET', 'HEAD'],
+  '/metrics': ['GET', 'HEAD'],
+  '/openapi.json': ['GET', 'HEAD'],
+  '/docs': ['GET', 'HEAD'],
+};
+
+export function createApp(deps: ApiDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError(createErrorHandler(deps.logger));
+  app.notFound((c) =>
+    problemResponse(c, new ApiError(404, `no route for ${c.req.method} ${rawPath(c.req.url)}`)),
+  );
+
+  app.use('*', requestLog(deps.logger, deps.metrics));
+  if (deps.config.apiToken !== undefined) app.use('/api/*', bearerAuth(deps.config.apiToken));
+
+  registerOpsRoutes(app, deps);
+  const openapi = buildOpenApiDocument();
+  const openapiJson = JSON.stringify(openapi);
+  const docs = renderDocsPage(openapi);
+  app.get('/openapi.json', (c) => c.body(openapiJson, 200, { 'content-type': 'application/json' }));
+  app.get('/docs', (c) => {
+    c.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
+    return c.html(docs);
+  });
+  registerClusterRoutes(app, deps);
+  registerScheduleRoutes(app, deps);
+  registerRunRoutes(app, deps);
+
+  for (const [path, allowed] of Object.entries(ALLOWED)) {
+    const others = METHODS.filter((m) => !allowed.includes(m));
+    app.on(others, path, () => {
+      throw new ApiError(405, `allowed methods: ${allowed.join(', ')}`, {
+        headers: { allow: allowed.join(', ') },
+      });
+    });
+  }
+  return app;
+}

@@ -1,0 +1,68 @@
+// Request bodies: size limit (hono's bodyLimit, answered as a 413 problem), media
+// type check (415) and JSON parsing (400), before any validation or store call.
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { ApiError } from './problem.ts';
+import type { AppEnv } from './types.ts';
+
+export const JSON_TYPES = ['application/json'] as const;
+export const MERGE_PATCH_TYPES = ['application/merge-patch+json', 'application/json'] as const;
+/** Deeper JSON is refused before validation walks it (Job templates need about a dozen levels). */
+export const MAX_JSON_DEPTH = 64;
+
+export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ApiError(413, `the request body is larger than ${maxBytes} bytes`);
+    },
+  });
+}
+
+/** The media type without parameters, lower-cased; null when the header is absent or malformed. */
+export function mediaType(header: string | undefined): { type: string; charset: string | null } | null {
+  if (!header) return null;
+  const [type, ...params] = header.split(';').map((p) => p.trim().toLowerCase());
+  if (!type || !/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(type)) return null;
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/"/g, '');
+  return { type, charset: charset ?? null };
+}
+
+export async function readJsonBody(c: Context<AppEnv>, accepted: readonly string[]): Promise<unknown> {
+  const media = mediaType(c.req.header('content-type'));
+  if (!media || !accepted.includes(media.type) || (media.charset !== null && media.charset !== 'utf-8')) {
+    const acceptHeader = c.req.method === 'PATCH' ? 'accept-patch' : 'accept-post';
+    throw new ApiError(415, `Content-Type must be ${accepted.join(' or ')} (UTF-8)`, {
+      headers: { [acceptHeader]: accepted.join(', ') },
+    });
+  }
+  const text = await c.req.text();
+  if (text.trim() === '') throw bodyError('the request body is empty; expected a JSON document');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw bodyError(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (depthExceeds(value, MAX_JSON_DEPTH))
+    throw bodyError(`the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  return value;
+}
+
+const bodyError = (message: string): ApiError =>
+  new ApiError(400, message, { errors: [{ field: '', message }] });
+
+/** Iterative, so a hostile document cannot overflow the stack here either. */
+export function depthExceeds(root: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -1,0 +1,32 @@
+// Run history of a schedule and manual triggers. A trigger only records a pending
+// manual run; the leader's engine picks it up, so any replica can accept it.
+import type { Hono } from 'hono';
+import { NotFoundError } from '../../store/errors.ts';
+import { parseId, parsePageQuery } from '../params.ts';
+import { runResource } from '../resources.ts';
+import type { ApiDeps, AppEnv } from '../types.ts';
+import { SCHEDULE, SCHEDULES } from './schedules.ts';
+
+export const RUNS = `${SCHEDULE}/runs`;
+export const TRIGGER = `${SCHEDULE}/trigger`;
+
+export function registerRunRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
+  const { schedules, runs, now } = deps;
+
+  app.get(RUNS, async (c) => {
+    const id = parseId(c.req.param('id'));
+    const query = parsePageQuery(c.req.queries());
+    if (!(await schedules.get(id))) throw new NotFoundError(id);
+    const page = await runs.list(id, query);
+    return c.json({ items: page.items.map(runResource), nextCursor: page.nextCursor });
+  });
+
+  app.post(TRIGGER, async (c) => {
+    const id = parseId(c.req.param('id'));
+    const schedule = await schedules.get(id);
+    if (!schedule) throw new NotFoundError(id);
+    const run = await runs.requestManual(schedule, now());
+    c.header('location', `${SCHEDULES}/${id}/runs`);
+    return c.json(runResource(run), 202);
+  });
+}

@@ -1,0 +1,75 @@
+// Zod schemas of the API's own resources (runs, pages, problems, cluster status).
+// They exist for the OpenAPI document; the schedule schemas come from src/schedule.
+import { z } from 'zod';
+import type { ClusterStatus } from './types.ts';
+
+const Instant = z.iso.datetime({ offset: true });
+
+export const RunResponseSchema = z
+  .strictObject({
+    id: z.string(),
+    scheduleId: z.string(),
+    scheduleName: z.string(),
+    scheduledFor: Instant.meta({ description: 'The occurrence (for manual runs: when it was requested).' }),
+    createdAt: Instant,
+    firedAt: Instant.nullable(),
+    finishedAt: Instant.nullable(),
+    status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'abandoned']),
+    attempts: z.int().min(0),
+    trigger: z.enum(['schedule', 'catchup', 'manual']),
+    leader: z.string().nullable().meta({ description: 'Identity of the leader that ran it.' }),
+    epoch: z.int().nullable().meta({ description: "The Lease's leaseTransitions when it ran." }),
+    latenessMs: z.number().nullable(),
+    error: z.string().nullable(),
+    response: z
+      .strictObject({
+        statusCode: z.int().optional(),
+        durationMs: z.number(),
+        summary: z.string().optional(),
+      })
+      .nullable(),
+  })
+  .meta({ description: 'One occurrence of a schedule and what became of it.' });
+
+export type RunResponse = z.output<typeof RunResponseSchema>;
+
+export const FieldErrorSchema = z.strictObject({
+  field: z.string().meta({
+    description:
+      "Dotted path into the body (e.g. schedule.cron; '' is the body itself), or the name of a query parameter, path parameter or header.",
+  }),
+  message: z.string(),
+});
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().meta({ description: 'urn:leasecron:problem:<slug>, one per status.' }),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    instance: z.string().meta({ description: 'The request path.' }),
+    requestId: z.string().meta({ description: 'Also in the X-Request-Id header and the server log.' }),
+    errors: z.array(FieldErrorSchema),
+  })
+  .meta({ description: 'RFC 9457 problem details (application/problem+json).' });
+
+export const ClusterStatusSchema = z.strictObject({
+  identity: z.string().meta({ description: "This replica's identity (pod name)." }),
+  role: z.enum(['leader', 'follower', 'unknown']),
+  leader: z.string().nullable(),
+  leaseTransitions: z.int().nullable(),
+  renewTime: Instant.nullable(),
+  acquireTime: Instant.nullable(),
+  leaseName: z.string(),
+  namespace: z.string(),
+});
+
+// The interface in types.ts is the contract; this keeps the schema in step with it.
+const _clusterStatusMatches: z.output<typeof ClusterStatusSchema> extends ClusterStatus
+  ? ClusterStatus extends z.output<typeof ClusterStatusSchema>
+    ? true
+    : false
+  : false = true;
+void _clusterStatusMatches;
+
+export const HealthSchema = z.strictObject({ status: z.string() });

@@ -1,0 +1,39 @@
+// What the API needs from the rest of the process, as one narrow deps object, so
+// tests build the app in-process against the real store with a fixed clock.
+import type { Config } from '../config/load-config.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { RunStore, ScheduleStore } from '../store/types.ts';
+
+/** GET /api/v1/cluster: the Lease as this replica sees it. */
+export interface ClusterStatus {
+  /** This replica's identity (pod name). */
+  identity: string;
+  role: 'leader' | 'follower' | 'unknown';
+  /** holderIdentity of the Lease; null when nobody holds it. */
+  leader: string | null;
+  leaseTransitions: number | null;
+  /** ISO-8601, as in the Lease. */
+  renewTime: string | null;
+  acquireTime: string | null;
+  leaseName: string;
+  namespace: string;
+}
+
+export interface ApiDeps {
+  schedules: ScheduleStore;
+  runs: RunStore;
+  config: Pick<Config, 'apiToken' | 'bodyLimitBytes'>;
+  logger: Logger;
+  metrics: Metrics;
+  now: () => Date;
+  /** Readiness: MongoDB answers and config is loaded. A throw counts as not ready. */
+  ready: () => Promise<boolean>;
+  /** Absent until leader election runs: GET /api/v1/cluster is then 503. */
+  cluster?: () => Promise<ClusterStatus> | ClusterStatus;
+}
+
+/** Hono environment: per-request variables set by the request-log middleware. */
+export interface AppEnv {
+  Variables: { requestId: string };
+}
