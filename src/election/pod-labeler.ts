@@ -1,0 +1,103 @@
+// Marks the leader's own pod (`<LEADER_LABEL>=leader`) so `kubectl get pods -l …` and
+// `make failover` find it. A convenience for people, never part of the election: the Lease is the
+// truth. So it is fire-and-forget (the elector never waits for it), retried a few times, logged,
+// and a no-op outside a pod. Patches are applied one at a time, latest wish wins.
+
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  ApiException,
+  CoreV1Api,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import type { ElectionLogger } from './elector.ts';
+import { withSignal } from './kube-config.ts';
+
+export const LEADER_LABEL_VALUE = 'leader';
+
+export interface PodLabelerOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly namespace: string;
+  readonly podName: string;
+  /** The label key, e.g. leasecron.io/role. */
+  readonly labelKey: string;
+  /** LABEL_POD: false makes every call a no-op. */
+  readonly enabled: boolean;
+  readonly logger?: ElectionLogger;
+  readonly requestTimeoutMs?: number;
+  readonly attempts?: number;
+  readonly retryDelayMs?: number;
+}
+
+export class PodLabeler {
+  readonly #options: PodLabelerOptions;
+  readonly #api: CoreV1Api;
+  #desired: boolean | undefined;
+  #applied: boolean | undefined;
+  #draining: Promise<void> = Promise.resolve();
+  #busy = false;
+
+  constructor(options: PodLabelerOptions) {
+    this.#options = options;
+    this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  /** Label (true) or unlabel (false) the pod in the background. */
+  setLeader(leader: boolean): void {
+    if (!this.#options.enabled) return;
+    this.#desired = leader;
+    if (this.#busy) return;
+    this.#busy = true;
+    this.#draining = this.#drain();
+  }
+
+  /** Resolves when no patch is pending (for shutdown and tests); never rejects. */
+  idle(): Promise<void> {
+    return this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    const { attempts = 3, retryDelayMs = 1_000, logger } = this.#options;
+    let failures = 0;
+    try {
+      while (this.#desired !== undefined && this.#desired !== this.#applied) {
+        const want = this.#desired;
+        try {
+          await this.#patch(want);
+          this.#applied = want;
+          failures = 0;
+          logger?.info(
+            { pod: this.#options.podName, leader: want },
+            want ? 'labelled pod' : 'unlabelled pod',
+          );
+        } catch (error) {
+          failures++;
+          const gone = error instanceof ApiException && error.code === 404;
+          if (gone || failures >= attempts) {
+            logger?.warn({ err: error, pod: this.#options.podName, leader: want }, 'could not (un)label pod');
+            return;
+          }
+          await delay(retryDelayMs);
+        }
+      }
+    } finally {
+      // No await between the loop's last check and here, so a setLeader() cannot slip in unseen.
+      this.#busy = false;
+    }
+  }
+
+  async #patch(leader: boolean): Promise<void> {
+    const { namespace, podName, labelKey, requestTimeoutMs = 5_000 } = this.#options;
+    // JSON merge patch: null deletes the key, and deleting an absent label is not an error.
+    const body = { metadata: { labels: { [labelKey]: leader ? LEADER_LABEL_VALUE : null } } };
+    await this.#api.patchNamespacedPod(
+      { name: podName, namespace, body },
+      setHeaderOptions(
+        'Content-Type',
+        PatchStrategy.MergePatch,
+        withSignal(AbortSignal.timeout(Math.ceil(requestTimeoutMs))),
+      ),
+    );
+  }
+}
