@@ -1,9 +1,12 @@
 // vitest global setup for the integration project: starts the real stack once,
 // hands its coordinates to the tests through provide/inject, stops it after.
-// The stack's logs stay in .local/test-stack/ for a failed run to be read.
-import { rmSync } from 'node:fs';
+// Each run gets its own folder under .local/test-stack/ (two runs in one
+// checkout must not share etcd data); a run's logs stay there to be read after
+// a failure, and folders of runs whose process is gone are pruned, newest 3 kept.
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { isAlive } from './processes.ts';
 import { REPO_ROOT, type StackInfo, startStack } from './stack.ts';
 
 declare module 'vitest' {
@@ -12,9 +15,22 @@ declare module 'vitest' {
   }
 }
 
+function pruneOldRuns(root: string): void {
+  let runs: string[];
+  try {
+    runs = readdirSync(root).filter((d) => /^run-\d+-\d+$/.test(d));
+  } catch {
+    return;
+  }
+  const dead = runs.filter((d) => !isAlive(Number(d.split('-')[2]))).sort();
+  for (const d of dead.slice(0, Math.max(0, dead.length - 3)))
+    rmSync(join(root, d), { recursive: true, force: true });
+}
+
 export default async function setup(project: TestProject) {
-  const dir = join(REPO_ROOT, '.local', 'test-stack');
-  rmSync(dir, { recursive: true, force: true });
+  const root = join(REPO_ROOT, '.local', 'test-stack');
+  pruneOldRuns(root);
+  const dir = join(root, `run-${Date.now()}-${process.pid}`);
   const { info, stop } = await startStack({ dir });
   console.log(
     `[stack] started in ${info.startMs} ms: Kubernetes ${info.kube.version} at ${info.kube.server}; ${info.mongo.server}; logs in ${dir}`,

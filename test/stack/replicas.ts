@@ -62,7 +62,9 @@ export function startReplica(
 
 export async function clusterView(port: number, timeoutMs = 1000): Promise<ClusterView | null> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/api/v1/cluster`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/cluster`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (!res.ok) return null;
     return (await res.json()) as ClusterView;
   } catch {
@@ -95,7 +97,11 @@ export async function waitForLeader(
   throw new Error(`no leader${opts.not ? ` other than ${opts.not}` : ''} within ${opts.timeoutMs} ms`);
 }
 
-export async function stopReplica(r: Replica, signal: 'SIGTERM' | 'SIGKILL', graceMs = 15_000): Promise<void> {
+export async function stopReplica(
+  r: Replica,
+  signal: 'SIGTERM' | 'SIGKILL',
+  graceMs = 15_000,
+): Promise<void> {
   if (signal === 'SIGKILL') {
     try {
       process.kill(r.pid, 'SIGKILL');

@@ -1,0 +1,543 @@
+// deploy/ against the real kube-apiserver: the kustomizations render, the API server accepts every
+// object (server-side dry-run, Pod Security "restricted" included), the Role grants exactly what
+// leasecron calls, and the cluster targets in mk/kind.mk find and replace the leader.
+// The test API server has no controller-manager and no nodes: nothing is scheduled, which these
+// checks do not need. Other test files share the server, so this file only relies on what it applies.
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULTS, loadConfig } from '../../src/config/load-config.ts';
+import { stack, tokenKubeConfig, uniqueName } from '../helpers/clients.ts';
+import { REPO_ROOT } from '../stack/stack.ts';
+import { KUBECTL, kubectl, kubectlOk, privateKubeconfig, run } from './commands.ts';
+
+const NS = 'leasecron';
+const SA_USER = `system:serviceaccount:${NS}:leasecron`;
+const APP_LABELS = { 'app.kubernetes.io/name': 'leasecron', 'app.kubernetes.io/instance': 'leasecron' };
+
+type KubeObject = k8s.KubernetesObject;
+
+async function render(dir: string): Promise<{ yaml: string; objects: KubeObject[] }> {
+  const yaml = await kubectlOk(kubeconfig, ['kustomize', dir]);
+  return { yaml, objects: k8s.loadAllYaml(yaml) };
+}
+
+function only<T extends KubeObject>(objects: KubeObject[], kind: string, name?: string): T {
+  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name));
+  if (found.length !== 1) throw new Error(`expected one ${kind} ${name ?? ''}, found ${found.length}`);
+  return found[0] as T;
+}
+
+function podSpecs(objects: KubeObject[]): { owner: string; spec: k8s.V1PodSpec }[] {
+  return objects.flatMap((o) => {
+    const template = (o as { spec?: { template?: k8s.V1PodTemplateSpec } }).spec?.template;
+    return template?.spec ? [{ owner: `${o.kind}/${o.metadata?.name}`, spec: template.spec }] : [];
+  });
+}
+
+function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+  return (
+    selector !== undefined &&
+    Object.keys(selector).length > 0 &&
+    Object.entries(selector).every(([k, v]) => labels[k] === v)
+  );
+}
+
+let kubeconfig: string;
+let base: { yaml: string; objects: KubeObject[] };
+let kind: { yaml: string; objects: KubeObject[] };
+
+function adminKubeConfig(): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return kc;
+}
+
+beforeAll(async () => {
+  kubeconfig = privateKubeconfig(stack().kube);
+  [base, kind] = await Promise.all([render('deploy'), render('deploy/overlays/kind')]);
+});
+
+afterAll(() => {
+  if (kubeconfig) rmSync(dirname(kubeconfig), { recursive: true, force: true });
+});
+
+describe('deploy/ renders with kubectl kustomize', () => {
+  it('the base has every part of the install, and the kind overlay only changes the Service', () => {
+    // The generated ConfigMap's name ends in a content hash.
+    const names = (objs: KubeObject[]) =>
+      objs.map((o) =>
+        `${o.kind}/${o.metadata?.name}`.replace(/^(ConfigMap\/leasecron)-[a-z0-9]{10}$/, '$1-<hash>'),
+      );
+    const kinds = names(base.objects).sort();
+    expect(kinds).toEqual(
+      [
+        'ConfigMap/mongodb-rs-init',
+        'ConfigMap/leasecron-<hash>',
+        'Deployment/leasecron',
+        'Job/mongodb-rs-init',
+        'Namespace/leasecron',
+        'PodDisruptionBudget/leasecron',
+        'Role/leasecron',
+        'RoleBinding/leasecron',
+        'Service/leasecron',
+        'Service/mongodb',
+        'ServiceAccount/leasecron',
+        'StatefulSet/mongodb',
+      ].sort(),
+    );
+    expect(names(kind.objects).sort()).toEqual(kinds);
+    const withoutService = (objs: KubeObject[]) =>
+      objs.filter((o) => !(o.kind === 'Service' && o.metadata?.name === 'leasecron'));
+    expect(withoutService(kind.objects)).toEqual(withoutService(base.objects));
+
+    expect(only<k8s.V1Service>(base.objects, 'Service', 'leasecron').spec?.type).toBe('ClusterIP');
+    const nodePort = only<k8s.V1Service>(kind.objects, 'Service', 'leasecron').spec;
+    expect(nodePort?.type).toBe('NodePort');
+    expect(nodePort?.ports).toEqual([{ name: 'http', port: 8080, targetPort: 'http', nodePort: 30080 }]);
+  });
+
+  it('kind-config.yaml publishes the overlay NodePort on 127.0.0.1:8080, the local BASE_URL port', () => {
+    const config = k8s.loadYaml<{
+      kind: string;
+      nodes: { role: string; extraPortMappings?: Record<string, unknown>[] }[];
+    }>(readFileSync(join(REPO_ROOT, 'kind-config.yaml'), 'utf8'));
+    expect(config.kind).toBe('Cluster');
+    expect(config.nodes.map((n) => n.role)).toEqual(['control-plane']);
+    const nodePort = only<k8s.V1Service>(kind.objects, 'Service', 'leasecron').spec?.ports?.[0]?.nodePort;
+    expect(config.nodes[0]?.extraPortMappings).toEqual([
+      {
+        containerPort: nodePort,
+        hostPort: Number(DEFAULTS.PORT),
+        listenAddress: '127.0.0.1',
+        protocol: 'TCP',
+      },
+    ]);
+  });
+
+  it('only the Namespace is cluster-scoped; everything else is in leasecron and labelled part-of', () => {
+    for (const o of base.objects) {
+      expect(o.metadata?.labels?.['app.kubernetes.io/part-of'], `${o.kind}/${o.metadata?.name}`).toBe(
+        'leasecron',
+      );
+      if (o.kind === 'Namespace') expect(o.metadata?.name).toBe(NS);
+      else expect(o.metadata?.namespace, `${o.kind}/${o.metadata?.name}`).toBe(NS);
+    }
+    const binding = only<k8s.V1RoleBinding>(base.objects, 'RoleBinding');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'leasecron', namespace: NS }]);
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: 'leasecron',
+    });
+  });
+
+  it('selectors meet their pods: the Service and PDB pick all leasecron replicas and nothing else', () => {
+    const deployment = only<k8s.V1Deployment>(base.objects, 'Deployment');
+    const mongo = only<k8s.V1StatefulSet>(base.objects, 'StatefulSet');
+    const appPods = deployment.spec?.template.metadata?.labels ?? {};
+    const mongoPods = mongo.spec?.template.metadata?.labels ?? {};
+    expect(selects(deployment.spec?.selector.matchLabels, appPods)).toBe(true);
+    expect(selects(mongo.spec?.selector.matchLabels, mongoPods)).toBe(true);
+    const serviceSelector = only<k8s.V1Service>(base.objects, 'Service', 'leasecron').spec?.selector;
+    const pdbSelector = only<k8s.V1PodDisruptionBudget>(base.objects, 'PodDisruptionBudget').spec?.selector;
+    for (const [what, labels] of [
+      ['Service', serviceSelector],
+      ['PodDisruptionBudget', pdbSelector?.matchLabels],
+    ] as const) {
+      expect(labels, what).toEqual(APP_LABELS);
+      expect(selects(labels, appPods), what).toBe(true);
+      expect(selects(labels, mongoPods), what).toBe(false);
+    }
+    const headless = only<k8s.V1Service>(base.objects, 'Service', 'mongodb');
+    expect(headless.spec?.clusterIP).toBe('None');
+    expect(mongo.spec?.serviceName).toBe('mongodb');
+    expect(selects(headless.spec?.selector, mongoPods)).toBe(true);
+    expect(selects(headless.spec?.selector, appPods)).toBe(false);
+    expect(only<k8s.V1PodDisruptionBudget>(base.objects, 'PodDisruptionBudget').spec?.maxUnavailable).toBe(1);
+  });
+
+  it('the leasecron Deployment: 3 replicas, downward-API identity, config + optional Secret, probes', () => {
+    const deployment = only<k8s.V1Deployment>(base.objects, 'Deployment');
+    expect(deployment.spec?.replicas).toBe(3);
+    const pod = deployment.spec?.template.spec;
+    expect(pod?.serviceAccountName).toBe('leasecron');
+    expect(pod?.terminationGracePeriodSeconds).toBe(30);
+    const spread = [
+      ...(pod?.topologySpreadConstraints ?? []),
+      ...(pod?.affinity?.podAntiAffinity ? [1] : []),
+    ];
+    expect(spread.length).toBeGreaterThan(0);
+    expect(pod?.containers).toHaveLength(1);
+    const c = pod!.containers[0]!;
+    expect(c.image).toBe('leasecron:dev');
+    expect(c.imagePullPolicy).toBe('IfNotPresent');
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 8080 }]);
+    const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
+    expect(env.POD_NAME?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+    expect(env.POD_NAMESPACE?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
+    const configMapName = only(base.objects, 'ConfigMap', c.envFrom?.[0]?.configMapRef?.name).metadata?.name;
+    expect(configMapName).toMatch(/^leasecron-/);
+    // Order matters: the Secret comes last so its values win.
+    expect(c.envFrom).toEqual([
+      { configMapRef: { name: configMapName } },
+      { secretRef: { name: 'leasecron', optional: true } },
+    ]);
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.startupProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+  });
+
+  it('every pod runs non-root, read-only, without privileges, with requests and limits', () => {
+    const pods = podSpecs(base.objects);
+    expect(pods.map((p) => p.owner).sort()).toEqual([
+      'Deployment/leasecron',
+      'Job/mongodb-rs-init',
+      'StatefulSet/mongodb',
+    ]);
+    for (const { owner, spec } of pods) {
+      expect(spec.securityContext?.runAsNonRoot, owner).toBe(true);
+      expect(spec.securityContext?.runAsUser, owner).toBeGreaterThan(0);
+      expect(spec.securityContext?.seccompProfile?.type, owner).toBe('RuntimeDefault');
+      expect(spec.enableServiceLinks, owner).toBe(false);
+      if (owner !== 'Deployment/leasecron') expect(spec.automountServiceAccountToken, owner).toBe(false);
+      for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+        const where = `${owner} ${c.name}`;
+        expect(c.securityContext, where).toEqual({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
+        expect(Object.keys(c.resources?.requests ?? {}).sort(), where).toEqual(['cpu', 'memory']);
+        expect(Object.keys(c.resources?.limits ?? {}).sort(), where).toEqual(['cpu', 'memory']);
+      }
+    }
+  });
+
+  it('the ConfigMap and the Deployment env load as a valid config, and shutdown fits the grace period', () => {
+    const deployment = only<k8s.V1Deployment>(base.objects, 'Deployment');
+    const c = deployment.spec!.template.spec!.containers[0]!;
+    const configMap = only<k8s.V1ConfigMap>(base.objects, 'ConfigMap', c.envFrom?.[0]?.configMapRef?.name);
+    const literals = Object.fromEntries(
+      (c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]),
+    );
+    const env = { ...configMap.data, ...literals, POD_NAME: 'leasecron-7d9f-abcde', POD_NAMESPACE: NS };
+    const config = loadConfig(env, { readFile: () => NS, hostname: () => 'unused' });
+    expect(config.port).toBe(c.ports?.[0]?.containerPort);
+    expect(config.leaseName).toBe('leasecron-leader');
+    expect(config.leaderLabel).toBe('leasecron.io/role');
+    expect(config.labelPod).toBe(true);
+    expect(config.jobNamespaces).toEqual([NS]);
+    expect(config.mongodbUri).toContain('mongodb-0.mongodb:27017');
+    expect(config.mongodbUri).toContain('replicaSet=rs0');
+    expect(config.shutdownTimeoutMs / 1000).toBeLessThan(
+      deployment.spec!.template.spec!.terminationGracePeriodSeconds!,
+    );
+  });
+
+  it('secret.example.yaml is a Secret `leasecron` with known variables, not part of the install', () => {
+    const secret = k8s.loadYaml<k8s.V1Secret>(
+      readFileSync(join(REPO_ROOT, 'deploy/secret.example.yaml'), 'utf8'),
+    );
+    expect(secret.kind).toBe('Secret');
+    expect(secret.metadata?.name).toBe('leasecron');
+    expect(secret.metadata?.namespace).toBe(NS);
+    expect(Object.keys(secret.stringData ?? {}).sort()).toEqual(['API_TOKEN', 'MONGODB_URI']);
+    const config = loadConfig(
+      { ...secret.stringData, POD_NAME: 'p', POD_NAMESPACE: NS },
+      { readFile: () => undefined, hostname: () => 'unused' },
+    );
+    expect(config.apiToken).toBe(secret.stringData?.API_TOKEN);
+    expect(base.objects.some((o) => o.kind === 'Secret')).toBe(false);
+  });
+
+  it('the rs-init Job runs the mounted script, which is valid JavaScript', () => {
+    const job = only<k8s.V1Job>(base.objects, 'Job');
+    const script = only<k8s.V1ConfigMap>(base.objects, 'ConfigMap', 'mongodb-rs-init').data?.['rs-init.js'];
+    expect(script).toBe(readFileSync(join(REPO_ROOT, 'deploy/base/mongodb/rs-init.js'), 'utf8'));
+    expect(() => new Script(script!, { filename: 'rs-init.js' })).not.toThrow();
+    const pod = job.spec!.template.spec!;
+    expect(pod.restartPolicy).toBe('OnFailure');
+    const mount = pod.containers[0]?.volumeMounts?.find((m) => m.name === 'scripts');
+    expect(pod.volumes?.find((v) => v.name === 'scripts')?.configMap?.name).toBe('mongodb-rs-init');
+    expect(pod.containers[0]?.command).toContain(`${mount?.mountPath}/rs-init.js`);
+    const env = Object.fromEntries((pod.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+    const mongo = only<k8s.V1StatefulSet>(base.objects, 'StatefulSet');
+    expect(env.MEMBER_HOST).toBe(`${mongo.metadata?.name}-0.${mongo.spec?.serviceName}:27017`);
+    expect(mongo.spec?.template.spec?.containers[0]?.command).toContain(`--replSet=${env.REPLICA_SET}`);
+  });
+});
+
+describe('deploy/ on the real API server', () => {
+  beforeAll(async () => {
+    // Namespaced objects can only be dry-run into a namespace that exists.
+    const namespace = base.yaml.split(/^---$/m).find((doc) => /^kind: Namespace$/m.test(doc));
+    await kubectlOk(
+      kubeconfig,
+      ['apply', '--server-side', '--field-manager=leasecron-test', '-f', '-'],
+      namespace,
+    );
+  });
+
+  for (const [name, get] of [
+    ['deploy/', () => base],
+    ['deploy/overlays/kind', () => kind],
+  ] as const) {
+    it(`accepts every object of ${name} in a server-side dry-run, with no Pod Security warning`, async () => {
+      const { yaml, objects } = get();
+      const r = await kubectl(
+        kubeconfig,
+        [
+          'apply',
+          '--server-side',
+          '--dry-run=server',
+          '--force-conflicts',
+          '--field-manager=leasecron-test',
+          '-f',
+          '-',
+        ],
+        yaml,
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split('\n')).toHaveLength(objects.length);
+      expect(r.stdout).not.toMatch(/^(?!.*\(server dry run\)).+$/m);
+    });
+  }
+
+  it('Pod Security is really checked: a privileged variant of the Deployment draws a warning', async () => {
+    const deployment = structuredClone(only<k8s.V1Deployment>(base.objects, 'Deployment'));
+    deployment.spec!.template.spec!.containers[0]!.securityContext = { allowPrivilegeEscalation: true };
+    const r = await kubectl(
+      kubeconfig,
+      ['apply', '--server-side', '--dry-run=server', '--field-manager=leasecron-test', '-f', '-'],
+      k8s.dumpYaml(deployment),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/would violate PodSecurity "restricted:latest".*allowPrivilegeEscalation/);
+  });
+
+  describe('the leasecron ServiceAccount is least privilege', () => {
+    beforeAll(async () => {
+      const rbac = base.objects.filter((o) =>
+        ['ServiceAccount', 'Role', 'RoleBinding'].includes(o.kind ?? ''),
+      );
+      const yaml = rbac.map((o) => k8s.dumpYaml(o)).join('---\n');
+      await kubectlOk(
+        kubeconfig,
+        ['apply', '--server-side', '--force-conflicts', '--field-manager=leasecron-test', '-f', '-'],
+        yaml,
+      );
+    });
+
+    async function canI(verb: string, resource: string, namespace: string | null = NS): Promise<string> {
+      const ns = namespace === null ? [] : ['-n', namespace];
+      const r = await kubectl(kubeconfig, ['auth', 'can-i', verb, resource, `--as=${SA_USER}`, ...ns]);
+      if (r.code !== 0 && r.code !== 1) throw new Error(`kubectl auth can-i failed: ${r.stderr}`);
+      return `${verb} ${resource}${namespace === NS ? '' : ` in ${namespace ?? 'the cluster'}`}: ${r.stdout.trim()}`;
+    }
+
+    async function all(checks: [string, string, (string | null)?][]): Promise<string[]> {
+      const out: string[] = [];
+      // A few kubectl processes at a time: the machine has two cores and other files run too.
+      for (let i = 0; i < checks.length; i += 4) {
+        out.push(...(await Promise.all(checks.slice(i, i + 4).map(([v, r, n]) => canI(v, r, n)))));
+      }
+      return out;
+    }
+
+    it('with a token of its own it can hold a Lease and label a real leasecron pod, not delete it', async () => {
+      const admin = adminKubeConfig();
+      const core = admin.makeApiClient(k8s.CoreV1Api);
+      const token = (
+        await core.createNamespacedServiceAccountToken({
+          name: 'leasecron',
+          namespace: NS,
+          body: { spec: { audiences: [], expirationSeconds: 600 } },
+        })
+      ).status?.token;
+      const sa = tokenKubeConfig(token!, NS);
+      const saLeases = sa.makeApiClient(k8s.CoordinationV1Api);
+      const saCore = sa.makeApiClient(k8s.CoreV1Api);
+
+      const leaseName = uniqueName('lc-deploy-lease');
+      const created = await saLeases.createNamespacedLease({
+        namespace: NS,
+        body: { metadata: { name: leaseName }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15 } },
+      });
+      const renewed = await saLeases.replaceNamespacedLease({
+        name: leaseName,
+        namespace: NS,
+        body: { ...created, spec: { ...created.spec, holderIdentity: 'b', leaseTransitions: 1 } },
+      });
+      expect(renewed.spec?.holderIdentity).toBe('b');
+
+      // The Deployment's own pod template: enforce=restricted admits it, a real admission, not a warning.
+      const template = only<k8s.V1Deployment>(base.objects, 'Deployment').spec!.template;
+      const podName = uniqueName('leasecron-deploy-test');
+      await core.createNamespacedPod({
+        namespace: NS,
+        body: { metadata: { ...template.metadata, name: podName }, spec: template.spec },
+      });
+      const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+      await saCore.patchNamespacedPod(
+        { name: podName, namespace: NS, body: { metadata: { labels: { 'leasecron.io/role': 'leader' } } } },
+        mergePatch,
+      );
+      await saCore.patchNamespacedPod(
+        { name: podName, namespace: NS, body: { metadata: { labels: { 'leasecron.io/role': null } } } },
+        mergePatch,
+      );
+      expect(
+        (await saCore.readNamespacedPod({ name: podName, namespace: NS })).metadata?.labels,
+      ).not.toHaveProperty('leasecron.io/role');
+      await expect(saCore.deleteNamespacedPod({ name: podName, namespace: NS })).rejects.toSatisfy(
+        (e) => e instanceof k8s.ApiException && e.code === 403,
+      );
+      await core.deleteNamespacedPod({ name: podName, namespace: NS });
+    });
+
+    it('may do each call leasecron makes in its namespace', async () => {
+      const needed: [string, string][] = [
+        ...['get', 'list', 'watch', 'create', 'update', 'patch'].map((v): [string, string] => [
+          v,
+          'leases.coordination.k8s.io',
+        ]),
+        ['get', 'pods'],
+        ['patch', 'pods'],
+        ['create', 'jobs.batch'],
+        ['get', 'jobs.batch'],
+      ];
+      const answers = await all(needed);
+      expect(answers).toEqual(needed.map(([v, r]) => `${v} ${r}: yes`));
+    });
+
+    it('may do nothing else: no secrets, no pod deletes, no other namespace, nothing cluster-wide', async () => {
+      const refused: [string, string, (string | null)?][] = [
+        ['get', 'secrets'],
+        ['list', 'secrets'],
+        ['get', 'configmaps'],
+        ['delete', 'pods'],
+        ['create', 'pods'],
+        ['list', 'pods'],
+        ['update', 'pods'],
+        ['create', 'pods/exec'],
+        ['create', 'pods/eviction'],
+        ['delete', 'leases.coordination.k8s.io'],
+        ['deletecollection', 'leases.coordination.k8s.io'],
+        ['delete', 'jobs.batch'],
+        ['list', 'jobs.batch'],
+        ['patch', 'jobs.batch'],
+        ['create', 'deployments.apps'],
+        ['patch', 'deployments.apps'],
+        ['create', 'serviceaccounts/token'],
+        ['create', 'roles.rbac.authorization.k8s.io'],
+        ['create', 'rolebindings.rbac.authorization.k8s.io'],
+        ['get', 'leases.coordination.k8s.io', 'kube-system'],
+        ['create', 'leases.coordination.k8s.io', 'default'],
+        ['patch', 'pods', 'default'],
+        ['create', 'jobs.batch', 'default'],
+        ['list', 'nodes', null],
+        ['list', 'namespaces', null],
+        ['create', 'clusterroles.rbac.authorization.k8s.io', null],
+        ['*', '*'],
+      ];
+      const answers = await all(refused);
+      expect(answers.filter((a) => !a.endsWith(': no'))).toEqual([]);
+    });
+  });
+});
+
+describe('mk/kind.mk cluster targets', () => {
+  const K8S_LABELS = { ...APP_LABELS, 'leasecron.io/role': 'leader' };
+
+  it('k-leader shows the holder; k-failover deletes the leader pod and reports the next holder', async () => {
+    const ns = uniqueName('lc-make');
+    const admin = adminKubeConfig();
+    const core = admin.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: ns } } });
+    const leases = admin.makeApiClient(k8s.CoordinationV1Api);
+    const pod = (name: string, leader: boolean): k8s.V1Pod => ({
+      metadata: { name, labels: leader ? K8S_LABELS : APP_LABELS },
+      spec: { containers: [{ name: 'app', image: 'leasecron:dev' }] },
+    });
+    await core.createNamespacedPod({ namespace: ns, body: pod('leasecron-a', true) });
+    await core.createNamespacedPod({ namespace: ns, body: pod('leasecron-b', false) });
+    await leases.createNamespacedLease({
+      namespace: ns,
+      body: {
+        metadata: { name: 'leasecron-leader' },
+        spec: {
+          holderIdentity: 'leasecron-a',
+          leaseDurationSeconds: 15,
+          leaseTransitions: 3,
+          renewTime: new k8s.V1MicroTime(),
+        },
+      },
+    });
+    // KUBE_CONTEXT= : the current context of $KUBECONFIG, here the test API server.
+    const make = (target: string, extra: string[] = []) =>
+      run(
+        'make',
+        ['--no-print-directory', target, `NAMESPACE=${ns}`, 'KUBE_CONTEXT=', `KUBECTL=${KUBECTL}`, ...extra],
+        {
+          env: { KUBECONFIG: kubeconfig },
+        },
+      );
+
+    const leader = await make('k-leader');
+    expect(leader.stderr).toBe('');
+    expect(leader.code).toBe(0);
+    expect(leader.stdout).toContain(`Lease ${ns}/leasecron-leader: holder=leasecron-a transitions=3`);
+    expect(leader.stdout).toMatch(/^leasecron-a\s.*\sleader\s*$/m);
+    expect(leader.stdout).toMatch(/^leasecron-b\s/m);
+
+    const failover = make('k-failover', ['FAILOVER_TIMEOUT=20']);
+    // Play the part of replica b: once the leader pod is gone (unscheduled pods go at once), take over.
+    const gone = expect
+      .poll(
+        async () => (await core.listNamespacedPod({ namespace: ns })).items.map((p) => p.metadata?.name),
+        {
+          timeout: 20_000,
+          interval: 200,
+        },
+      )
+      .toEqual(['leasecron-b']);
+    const endedEarly = failover.then((r) => {
+      throw new Error(`make k-failover ended before the takeover (exit ${r.code}):\n${r.stdout}${r.stderr}`);
+    });
+    endedEarly.catch(() => {});
+    await Promise.race([gone, endedEarly]);
+    const lease = await leases.readNamespacedLease({ name: 'leasecron-leader', namespace: ns });
+    await leases.replaceNamespacedLease({
+      name: 'leasecron-leader',
+      namespace: ns,
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: 'leasecron-b', leaseTransitions: 4 } },
+    });
+    await core.patchNamespacedPod(
+      { name: 'leasecron-b', namespace: ns, body: { metadata: { labels: K8S_LABELS } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const r = await failover;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('deleting leader pod leasecron-a (Lease holder: leasecron-a)');
+    expect(r.stdout).toMatch(/new leader: leasecron-b \(within \d+s of the delete\)/);
+    expect(r.stdout).toContain(`holder=leasecron-b transitions=4`);
+  });
+
+  it('fail with a clear message when there is no leasecron to look at', async () => {
+    const r = await run(
+      'make',
+      ['--no-print-directory', 'k-leader', 'NAMESPACE=no-such-namespace', 'KUBE_CONTEXT='],
+      {
+        env: { KUBECONFIG: kubeconfig },
+      },
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('namespace no-such-namespace not found');
+    expect(r.stderr).toContain('make up');
+  });
+});
