@@ -42,6 +42,8 @@ export class Engine {
   #stream: ScheduleChangeStream | null = null;
   #token: ResumeToken | null = null;
   #manualTimer: NodeJS.Timeout | null = null;
+  /** fires and runs in progress; stop() waits for them to record how they ended */
+  readonly #inflight = new Set<Promise<void>>();
 
   constructor(deps: EngineDeps) {
     this.#d = deps;
@@ -120,7 +122,12 @@ export class Engine {
     const stream = this.#stream;
     this.#stream = null;
     this.#token = null;
-    return stream ? stream.close() : Promise.resolve();
+    return Promise.all([stream?.close(), Promise.allSettled([...this.#inflight])]).then(() => {});
+  }
+
+  #track(p: Promise<void>): void {
+    this.#inflight.add(p);
+    void p.finally(() => this.#inflight.delete(p));
   }
 
   // --- snapshot and stream -------------------------------------------------
@@ -229,7 +236,7 @@ export class Engine {
         'missed occurrences passed over by the misfire policy',
       );
     }
-    for (const f of plan.fire) void this.#fire(e, f.at, f.trigger);
+    for (const f of plan.fire) this.#track(this.#fire(e, f.at, f.trigger));
     if (plan.next) this.#timers.arm(s.id, plan.next.getTime());
     else this.#timers.disarm(s.id);
     this.#d.onArmed?.(s.id, s.version, plan.next);
@@ -364,8 +371,10 @@ export class Engine {
       });
       return;
     }
-    void this.#execute(e, e.schedule, run.id, run.scheduledFor, firedAt, term, undefined).catch((err) =>
-      this.#d.logger.error({ err, runId: run.id }, 'manual run failed'),
+    this.#track(
+      this.#execute(e, e.schedule, run.id, run.scheduledFor, firedAt, term, undefined).catch((err) =>
+        this.#d.logger.error({ err, runId: run.id }, 'manual run failed'),
+      ),
     );
   }
 }

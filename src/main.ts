@@ -1,0 +1,213 @@
+// Process wiring and graceful shutdown. Every replica serves the API; the one that
+// holds the Lease also runs the engine. On SIGTERM: stop firing, release the Lease
+// (so another replica leads within about a second), close the HTTP server, close
+// MongoDB — each step runs even if an earlier one fails.
+
+import { serve } from '@hono/node-server';
+import { BatchV1Api } from '@kubernetes/client-node';
+import { MongoClient } from 'mongodb';
+import { createKubernetesJobAction } from './actions/kubernetes-job-action.ts';
+import { createActionRunner } from './actions/runner.ts';
+import { createApp } from './api/app.ts';
+import { type Config, ConfigError, loadConfig } from './config/load-config.ts';
+import { createElector } from './election/create-elector.ts';
+import { loadKubeConfig } from './election/kube-config.ts';
+import { Engine } from './engine/engine.ts';
+import type { EngineMetrics } from './engine/types.ts';
+import { createLogger, type Logger } from './log/logger.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { ensureIndexes } from './store/indexes.ts';
+import { MongoRunStore } from './store/mongo-run-store.ts';
+import { MongoScheduleStore } from './store/mongo-schedule-store.ts';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function engineMetrics(m: Metrics['engine']): EngineMetrics {
+  return {
+    fired: (result, latenessMs) => {
+      m.fires.inc({ result });
+      if (latenessMs !== undefined) m.fireLateness.observe(Math.max(latenessMs, 0) / 1000);
+    },
+    missed: (n) => m.missedOccurrences.inc(n),
+    armed: (n) => m.armedSchedules.set(n),
+    streamEvent: (kind) => m.changeStreamEvents.inc({ kind }),
+    streamRestart: (reason) => m.changeStreamRestarts.inc({ reason }),
+  };
+}
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(
+        `leasecron: invalid configuration:\n${err.problems.map((p) => `  - ${p.message}`).join('\n')}`,
+      );
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** Retries `f` with backoff until it succeeds or `signal` aborts; false when aborted. */
+async function retry(
+  what: string,
+  logger: Logger,
+  signal: AbortSignal,
+  f: () => Promise<void>,
+): Promise<boolean> {
+  let delay = 200;
+  while (!signal.aborted) {
+    try {
+      await f();
+      return true;
+    } catch (err) {
+      if (signal.aborted) return false;
+      logger.warn({ err, retryInMs: delay }, `${what} failed; retrying`);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+  return false;
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger({ level: config.logLevel, identity: config.podName });
+  const metrics = createMetrics();
+  const lifetime = new AbortController();
+
+  const mongo = new MongoClient(config.mongodbUri, { appName: 'leasecron', serverSelectionTimeoutMS: 5000 });
+  const db = mongo.db(config.mongodbDb);
+  const schedules = new MongoScheduleStore(db);
+  const runs = new MongoRunStore(db);
+  let indexesReady = false;
+  const indexes = retry('creating MongoDB indexes', logger, lifetime.signal, async () => {
+    await ensureIndexes(db, { runRetentionDays: config.runRetentionDays });
+    indexesReady = true;
+    logger.info({ db: config.mongodbDb }, 'MongoDB indexes ready');
+  });
+
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const actions = createActionRunner({
+    kubernetesJob: createKubernetesJobAction({
+      batch: kubeConfig.makeApiClient(BatchV1Api),
+      defaultNamespace: config.podNamespace,
+      allowedNamespaces: config.jobNamespaces,
+    }),
+  });
+  const engine = new Engine({
+    schedules,
+    runs,
+    actions,
+    identity: config.podName,
+    logger,
+    now: () => new Date(),
+    metrics: engineMetrics(metrics.engine),
+  });
+
+  const { elector, labeler } = createElector(config, {
+    kubeConfig,
+    logger,
+    callbacks: {
+      onStartedLeading: (epoch, signal) => {
+        metrics.engine.isLeader.set(1);
+        metrics.engine.leaderTransitions.inc();
+        logger.info({ epoch }, 'became leader');
+        void (async () => {
+          if (!(await indexes)) return; // claims rely on the unique index
+          await retry('starting the engine', logger, signal, async () => {
+            try {
+              await engine.start(epoch);
+            } catch (err) {
+              await engine.stop();
+              throw err;
+            }
+          });
+        })();
+      },
+      onStoppedLeading: () => {
+        metrics.engine.isLeader.set(0);
+        metrics.engine.leaderTransitions.inc();
+        logger.warn('stopped leading: every job stopped');
+        void engine.stop();
+      },
+      onNewLeader: (leader) => logger.info({ leader }, 'leader observed'),
+    },
+  });
+
+  const app = createApp({
+    schedules,
+    runs,
+    config,
+    logger,
+    metrics,
+    now: () => new Date(),
+    ready: async () => {
+      if (!indexesReady) return false;
+      await db.command({ ping: 1 }, { timeoutMS: 1000 });
+      return true;
+    },
+    cluster: () => ({
+      identity: config.podName,
+      role: elector.isLeader ? 'leader' : elector.observed ? 'follower' : 'unknown',
+      leader: elector.leader,
+      leaseTransitions: elector.leaseTransitions,
+      renewTime: elector.renewTime?.toISOString() ?? null,
+      acquireTime: elector.acquireTime?.toISOString() ?? null,
+      leaseName: config.leaseName,
+      namespace: config.podNamespace,
+    }),
+  });
+
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  }).catch((err: NodeJS.ErrnoException) => {
+    logger.fatal({ err }, `cannot listen on ${config.host}:${config.port}: ${err.code ?? err.message}`);
+    process.exit(1);
+  });
+  logger.info({ host: config.host, port: config.port, namespace: config.podNamespace }, 'API listening');
+  elector.start();
+
+  let shuttingDown: Promise<void> | null = null;
+  const shutdown = (signal: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      logger.info({ signal }, 'shutting down');
+      const force = setTimeout(() => {
+        logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      force.unref();
+      lifetime.abort();
+      const step = async (name: string, f: () => Promise<unknown>) => {
+        try {
+          await f();
+        } catch (err) {
+          logger.warn({ err }, `shutdown: ${name} failed`);
+        }
+      };
+      await step('stopping the engine', () => engine.stop());
+      await step('releasing the Lease', () => elector.release());
+      await step('removing the leader label', () => Promise.race([labeler.idle(), sleep(2000)]));
+      await step('closing the HTTP server', () => {
+        server.close();
+        if ('closeAllConnections' in server)
+          (server as { closeAllConnections(): void }).closeAllConnections();
+        return Promise.resolve();
+      });
+      await step('closing MongoDB', () => mongo.close());
+      logger.info('bye');
+      process.exit(0);
+    })();
+    return shuttingDown;
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error('leasecron: fatal error during start-up', err);
+  process.exit(1);
+});
