@@ -79,18 +79,26 @@ async function up(): Promise<void> {
   if (!existsSync(join(REPO_ROOT, ENTRY))) fail(`${ENTRY} is missing: run \`make build\` first`);
   for (let i = 0; i < REPLICAS; i++) {
     if (!(await portFree(BASE_PORT + i))) {
-      fail(`port ${BASE_PORT + i} on 127.0.0.1 is in use; stop what listens there (or run \`make local-down\`)`);
+      fail(
+        `port ${BASE_PORT + i} on 127.0.0.1 is in use; stop what listens there (or run \`make local-down\`)`,
+      );
     }
   }
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
   const t0 = Date.now();
   const { info } = await startStack({ dir: join(DIR, 'stack'), detached: true });
-  console.log(`local: stack up in ${info.startMs} ms — Kubernetes ${info.kube.version}, ${info.mongo.server}`);
+  console.log(
+    `local: stack up in ${info.startMs} ms — Kubernetes ${info.kube.version}, ${info.mongo.server}`,
+  );
   await ensureNamespace(info, 'leasecron');
   const replicas: Replica[] = [];
   for (let i = 0; i < REPLICAS; i++) {
-    const spec = { identity: `leasecron-${i}`, port: BASE_PORT + i, logFile: join(DIR, `leasecron-${i}.log`) };
+    const spec = {
+      identity: `leasecron-${i}`,
+      port: BASE_PORT + i,
+      logFile: join(DIR, `leasecron-${i}.log`),
+    };
     replicas.push(startReplica(info, spec, { entry: ENTRY, detached: true }));
   }
   const state = { stack: info, replicas };
@@ -99,7 +107,9 @@ async function up(): Promise<void> {
   const { view } = await waitForLeader(replicas, { timeoutMs: 60_000 });
   console.log(`local: 3 replicas ready in ${Date.now() - t0} ms; leader: ${view.identity}`);
   await printStatus(state);
-  console.log('local: try `make create-schedule`, `make get-schedules`, `make failover`; stop with `make local-down`');
+  console.log(
+    'local: try `make create-schedule`, `make get-schedules`, `make failover`; stop with `make local-down`',
+  );
 }
 
 async function down(): Promise<void> {
@@ -116,17 +126,21 @@ async function down(): Promise<void> {
 
 async function failover(kill: boolean): Promise<void> {
   const s = load();
-  if (!s || !s.replicas.some((r) => isAlive(r.pid))) fail('nothing is running: run `make local-up` first');
+  if (!s?.replicas.some((r) => isAlive(r.pid))) fail('nothing is running: run `make local-up` first');
   const { leader, view } = await waitForLeader(s.replicas, { timeoutMs: 10_000 });
   const signal = kill ? 'SIGKILL' : 'SIGTERM';
-  console.log(`local: leader is ${leader.identity} (lease transitions ${view.leaseTransitions}); sending ${signal}`);
+  console.log(
+    `local: leader is ${leader.identity} (lease transitions ${view.leaseTransitions}); sending ${signal}`,
+  );
   const t0 = performance.now();
   const stopping = stopReplica(leader, signal);
   const others = s.replicas.filter((r) => r !== leader);
   const next = await waitForLeader(others, { timeoutMs: 60_000, not: leader.identity, pollMs: 20 });
   const ms = Math.round(performance.now() - t0);
   await stopping;
-  console.log(`local: new leader ${next.view.identity} after ${ms} ms (lease transitions ${next.view.leaseTransitions})`);
+  console.log(
+    `local: new leader ${next.view.identity} after ${ms} ms (lease transitions ${next.view.leaseTransitions})`,
+  );
   // As a Deployment would: the old pod comes back, as a follower.
   const restarted = startReplica(s.stack, leader, { entry: ENTRY, detached: true });
   s.replicas = s.replicas.map((r) => (r.identity === leader.identity ? restarted : r));

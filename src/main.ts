@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     logger,
     now: () => new Date(),
     metrics: engineMetrics(metrics.engine),
+    maxCatchUp: config.maxCatchupPerSchedule,
   });
 
   const { elector, labeler } = createElector(config, {

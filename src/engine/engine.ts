@@ -227,7 +227,7 @@ export class Engine {
       this.#d.onArmed?.(s.id, s.version, null);
       return;
     }
-    const plan = planDue(s, e.cursor, now);
+    const plan = planDue(s, e.cursor, now, this.#d.maxCatchUp);
     e.cursor = plan.cursor;
     if (plan.skippedCount > 0) {
       this.#m.missed(plan.skippedCount);

@@ -92,6 +92,23 @@ describe('planDue', () => {
     expect(p.fire[0]?.at.toISOString()).toBe('2026-01-07T23:58:21.000Z');
   });
 
+  it('caps fireAll at the configured maximum (MAX_CATCHUP_PER_SCHEDULE)', () => {
+    const p = planDue(
+      src(every10, { policy: 'fireAll', graceSeconds: 3600 }),
+      T('2026-01-01T00:00:00Z'),
+      T('2026-01-01T00:10:00.5Z'),
+      5,
+    );
+    expect(p.fire.map((f) => f.at.toISOString())).toEqual([
+      '2026-01-01T00:09:20.000Z',
+      '2026-01-01T00:09:30.000Z',
+      '2026-01-01T00:09:40.000Z',
+      '2026-01-01T00:09:50.000Z',
+      '2026-01-01T00:10:00.000Z',
+    ]);
+    expect(p.skippedCount).toBe(55);
+  });
+
   it('respects endAt: nothing to arm after the end', () => {
     const p = planDue(
       src(every10, { policy: 'fireAll', graceSeconds: 300 }, { endAt: T('2026-01-01T00:00:30Z') }),

@@ -34,7 +34,7 @@ export interface DuePlan {
  * of `now` always fire (whatever the policy: they are not misfires); older ones are
  * missed and follow the schedule's misfire policy and grace.
  */
-export function planDue(source: DueSource, cursor: Date, now: Date): DuePlan {
+export function planDue(source: DueSource, cursor: Date, now: Date, maxCatchUp?: number): DuePlan {
   const nowMs = now.getTime();
   const graceMs = source.misfire.graceSeconds * 1000;
   const graceStart = Math.max(cursor.getTime(), nowMs - Math.max(graceMs, ON_TIME_TOLERANCE_MS) - 1);
@@ -51,7 +51,12 @@ export function planDue(source: DueSource, cursor: Date, now: Date): DuePlan {
     inWindow = occurrencesBetween(source, new Date(from), now, WINDOW_LIMIT);
   }
 
-  const plan: CatchUpPlan = planCatchUp({ misfire: source.misfire, missed: inWindow, now });
+  const plan: CatchUpPlan = planCatchUp({
+    misfire: source.misfire,
+    missed: inWindow,
+    now,
+    ...(maxCatchUp === undefined ? {} : { maxFires: maxCatchUp }),
+  });
   const fireMs = new Set(plan.fire.map((d) => d.getTime()));
   for (const d of inWindow) if (nowMs - d.getTime() <= ON_TIME_TOLERANCE_MS) fireMs.add(d.getTime());
   const fire = [...fireMs]

@@ -30,6 +30,8 @@ export interface EngineDeps {
   logger: Logger;
   now: () => Date;
   metrics?: EngineMetrics;
+  /** fireAll's cap on catch-up fires per schedule (MAX_CATCHUP_PER_SCHEDULE); default 100. */
+  maxCatchUp?: number;
   /** How often the leader looks for manual trigger requests (ms). */
   manualPollMs?: number;
   /** Called whenever a schedule's timer is (re)armed or disarmed; for tests and benchmarks. */

@@ -11,6 +11,8 @@ export interface CatchUpArgs {
   /** Occurrences strictly after the last claimed one, up to `now`. */
   missed: readonly Date[];
   now: Date;
+  /** fireAll's cap (MAX_CATCHUP_PER_SCHEDULE); default {@link MAX_CATCH_UP_FIRES} */
+  maxFires?: number;
 }
 
 export interface CatchUpPlan {
@@ -27,7 +29,12 @@ export interface CatchUpPlan {
  * is skipped. Input order and duplicates do not matter; entries after `now` are not
  * missed yet and appear in neither list.
  */
-export function planCatchUp({ misfire, missed, now }: CatchUpArgs): CatchUpPlan {
+export function planCatchUp({
+  misfire,
+  missed,
+  now,
+  maxFires = MAX_CATCH_UP_FIRES,
+}: CatchUpArgs): CatchUpPlan {
   const nowMs = now.getTime();
   const graceMs = misfire.graceSeconds * 1000;
   const due = [...new Set(missed.map((d) => d.getTime()))].filter((t) => t <= nowMs).sort((a, b) => a - b);
@@ -42,7 +49,7 @@ export function planCatchUp({ misfire, missed, now }: CatchUpArgs): CatchUpPlan 
       fire = inGrace.slice(-1);
       break;
     case 'fireAll':
-      fire = inGrace.slice(-MAX_CATCH_UP_FIRES);
+      fire = inGrace.slice(-maxFires);
       break;
   }
   const fired = new Set(fire);
