@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ActionResult } from '../actions/types.ts';
 import type { Schedule } from '../schedule/schema.ts';
-import { ChangeHistoryLostError } from '../store/errors.ts';
-import type { ResumeToken, Run, ScheduleChange, ScheduleChangeStream } from '../store/types.ts';
+import { ChangeHistoryLostError, StoreUnavailableError } from '../store/errors.ts';
+import type { ClaimRequest, ResumeToken, Run, ScheduleChange, ScheduleChangeStream } from '../store/types.ts';
 import { planDue, startCursor } from './plan.ts';
 import { TimerHeap } from './timer-heap.ts';
 import { type EngineDeps, type EngineMetrics, noopEngineMetrics } from './types.ts';
@@ -283,7 +283,7 @@ export class Engine {
       if (term !== this.#term) return;
       const firedAt = this.#d.now();
       const runId = randomUUID();
-      const claimed = await this.#d.runs.claim({ ...base, id: runId, firedAt, status: 'running' });
+      const claimed = await this.#claim({ ...base, id: runId, firedAt, status: 'running' }, term);
       const latenessMs = firedAt.getTime() - at.getTime();
       if (!claimed) {
         this.#m.fired('duplicate', latenessMs);
@@ -292,8 +292,26 @@ export class Engine {
       }
       await this.#execute(e, s, runId, at, firedAt, term, latenessMs);
     } catch (err) {
+      if (err instanceof StoreUnavailableError && term === this.#term && this.#entries.get(s.id) === e) {
+        // Not claimed, so not fired: rewind so the next wake-up treats it as missed
+        // and the misfire policy decides, instead of losing it silently.
+        e.cursor = new Date(Math.min(e.cursor.getTime(), at.getTime() - 1));
+      }
       log.error({ err, scheduleId: s.id, scheduledFor: at.toISOString() }, 'fire failed');
       this.#m.fired('failed');
+    }
+  }
+
+  /** A claim survives a short MongoDB outage: retried with backoff while this term lasts. */
+  async #claim(req: ClaimRequest, term: number): Promise<boolean> {
+    for (let attempt = 0, delay = 100; ; attempt++, delay *= 2) {
+      try {
+        return await this.#d.runs.claim(req);
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || attempt >= 4 || term !== this.#term) throw err;
+        await sleep(delay);
+        if (term !== this.#term) throw err;
+      }
     }
   }
 

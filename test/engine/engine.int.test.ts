@@ -7,7 +7,9 @@ import type { Db, MongoClient } from 'mongodb';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActionRunner } from '../../src/actions/runner.ts';
+import { createApp } from '../../src/api/app.ts';
 import { Engine } from '../../src/engine/engine.ts';
+import { createMetrics } from '../../src/metrics/metrics.ts';
 import { type ScheduleInput, validateScheduleInput } from '../../src/schedule/schema.ts';
 import { ensureIndexes } from '../../src/store/indexes.ts';
 import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
@@ -91,11 +93,29 @@ describe('Engine', () => {
     });
     await e.start(1);
     try {
+      // Created through the API, as a user would: POST → MongoDB → change stream → armed.
+      const app = createApp({
+        schedules,
+        runs,
+        config: { apiToken: undefined, bodyLimitBytes: 65536 },
+        logger,
+        metrics: createMetrics(),
+        now: () => new Date(),
+        ready: async () => true,
+      });
       const t0 = performance.now();
-      const s = await schedules.create(
-        input('http-every-second', { action: { type: 'http', url: sinkUrl, method: 'POST' } }),
-        new Date(),
-      );
+      const res = await app.request('/api/v1/schedules', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'http-every-second',
+          schedule: { every: '1s' },
+          action: { type: 'http', url: sinkUrl, method: 'POST' },
+        }),
+      });
+      expect(res.status).toBe(201);
+      const created = (await res.json()) as { id: string };
+      const s = (await schedules.get(created.id))!;
       const armed = await until('armed', async () => armedAt.get(s.id));
       const propagationMs = armed - t0;
       console.log(`[engine] create → armed on the leader: ${propagationMs.toFixed(1)} ms`);
