@@ -48,7 +48,7 @@ runs: ## a schedule's runs, newest first (ID=…)
 
 leader: ## who holds the Lease (asked through the API at BASE_URL)
 	@$(API) GET /api/v1/cluster
-	@if [ -f $(LOCAL_STATE) ]; then node scripts/local.ts status; fi
+	@if [ -f $(LOCAL_STATE) ] && [ "$(BASE_URL)" = "http://127.0.0.1:8080" ]; then node scripts/local.ts status; fi
 
 failover: ## make the leader go away (local: SIGTERM + restart; kind: delete the leader pod) and show the new one
 	@if [ -f $(LOCAL_STATE) ]; then node scripts/local.ts failover; else $(MAKE) --no-print-directory k-failover; fi

@@ -2,7 +2,7 @@
 // (kube-apiserver + etcd, a MongoDB-protocol server) and three leasecron replicas
 // as processes on 127.0.0.1:8080-8082, identities leasecron-0..2.
 //   node scripts/local.ts up | down | failover [--kill] | status
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -36,6 +36,15 @@ function load(): State | null {
 function save(s: State): void {
   const plain = { stack: s.stack, replicas: s.replicas.map(({ proc: _p, ...r }) => r) };
   writeFileSync(STATE, `${JSON.stringify(plain, null, 2)}\n`);
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -77,6 +86,9 @@ async function up(): Promise<void> {
     return;
   }
   if (!existsSync(join(REPO_ROOT, ENTRY))) fail(`${ENTRY} is missing: run \`make build\` first`);
+  if (newestMtime(join(REPO_ROOT, 'src')) > statSync(join(REPO_ROOT, ENTRY)).mtimeMs) {
+    fail(`${ENTRY} is older than src/: run \`make build\` (make local-up does)`);
+  }
   for (let i = 0; i < REPLICAS; i++) {
     if (!(await portFree(BASE_PORT + i))) {
       fail(
@@ -118,6 +130,7 @@ async function down(): Promise<void> {
     console.log('local: nothing to stop');
     return;
   }
+  // Also reached after a failed `up`: stop whatever it had started.
   await Promise.all(s.replicas.map((r) => stopReplica(r, 'SIGTERM')));
   await Promise.all(s.stack.pids.map((p) => stopProcess(p.pid)));
   rmSync(STATE, { force: true });

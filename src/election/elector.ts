@@ -130,7 +130,7 @@ export class Elector {
     if (this.#stopping.signal.aborted) throw new Error('a stopped elector cannot be started again');
     if (this.#started) return;
     this.#started = true;
-    this.#log.info({ identity: this.identity }, 'leader election started');
+    this.#log.info({}, 'leader election started');
     this.#loopDone = this.#loop();
     this.#watchDone = this.#watchLoop();
   }
@@ -276,7 +276,7 @@ export class Elector {
       const epoch = written.leaseTransitions ?? 0;
       const leading = new AbortController();
       this.#leading = leading;
-      this.#log.info({ identity: this.identity, epoch }, 'started leading');
+      this.#log.info({ epoch }, 'started leading');
       try {
         this.#callbacks.onStartedLeading?.(epoch, leading.signal);
       } catch (error) {
@@ -298,7 +298,7 @@ export class Elector {
       this.#log.error({ err: error }, 'onStoppedLeading threw');
     }
     leading.abort(new LeadershipLostError(reason));
-    this.#log.warn({ identity: this.identity, reason }, 'stopped leading');
+    this.#log.warn({ reason }, 'stopped leading');
   }
 
   /** Record what we saw (client-go's setObservedRecord when the record changed). */
@@ -369,7 +369,7 @@ export class Elector {
           );
           this.#mine = written;
           this.#see(written);
-          this.#log.info({ identity: this.identity }, 'released the lease');
+          this.#log.info({}, 'released the lease');
           return;
         } catch (error) {
           if (!(error instanceof LeaseConflictError) || attempt >= 2) throw error;
