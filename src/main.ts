@@ -3,6 +3,7 @@
 // (so another replica leads within about a second), close the HTTP server, close
 // MongoDB — each step runs even if an earlier one fails.
 
+import { randomUUID } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import { BatchV1Api } from '@kubernetes/client-node';
 import { MongoClient } from 'mongodb';
@@ -101,12 +102,16 @@ async function main(): Promise<void> {
     runs,
     actions,
     identity: config.podName,
+    instance: randomUUID(),
+    // Defined below; the engine only calls it while leading, after the elector exists.
+    leaseValid: () => leaseValid(),
     logger,
     now: () => new Date(),
     metrics: engineMetrics(metrics.engine),
     maxCatchUp: config.maxCatchupPerSchedule,
   });
 
+  let leaseValid: () => boolean = () => false;
   const { elector, labeler } = createElector(config, {
     kubeConfig,
     logger,
@@ -115,13 +120,16 @@ async function main(): Promise<void> {
         metrics.engine.isLeader.set(1);
         metrics.engine.leaderTransitions.inc();
         logger.info({ epoch }, 'became leader');
+        const term = AbortSignal.any([signal, lifetime.signal]);
         void (async () => {
           if (!(await indexes)) return; // claims rely on the unique index
-          await retry('starting the engine', logger, signal, async () => {
+          await retry('starting the engine', logger, term, async () => {
+            if (term.aborted) return;
             try {
               await engine.start(epoch);
             } catch (err) {
-              await engine.stop();
+              // Only this term's engine: a newer term may have started meanwhile.
+              if (!term.aborted) await engine.stop();
               throw err;
             }
           });
@@ -136,6 +144,13 @@ async function main(): Promise<void> {
       onNewLeader: (leader) => logger.info({ leader }, 'leader observed'),
     },
   });
+
+  leaseValid = () => {
+    const renewedAt = elector.lastRenewOkMs;
+    return (
+      elector.isLeader && renewedAt !== undefined && performance.now() - renewedAt < config.renewDeadlineMs
+    );
+  };
 
   const app = createApp({
     schedules,
@@ -189,6 +204,8 @@ async function main(): Promise<void> {
           logger.warn({ err }, `shutdown: ${name} failed`);
         }
       };
+      // Stop leading first (synchronously: nothing fires after this), then let
+      // in-flight runs record how they ended, then hand the Lease over.
       await step('stopping the engine', () => engine.stop());
       await step('releasing the Lease', () => elector.release());
       await step('removing the leader label', () => Promise.race([labeler.idle(), sleep(2000)]));

@@ -7,6 +7,7 @@
 
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { type Deadline, deadline } from './deadline.ts';
 import { decide, leaseChanged, releaseSpec } from './decide.ts';
 import { followerDelayMs } from './timing.ts';
 import { type LeaseClient, LeaseConflictError, LeaseUnavailableError, type ObservedLease } from './types.ts';
@@ -185,7 +186,15 @@ export class Elector {
 
   /** A follower's attempt (client-go's tryAcquireOrRenew slow path). Returns ms until expiry when following. */
   async #tryAcquire(): Promise<number | undefined> {
-    const signal = this.#requestSignal(this.#renewDeadlineMs);
+    const scope = this.#requestSignal(this.#renewDeadlineMs);
+    try {
+      return await this.#tryAcquireWith(scope.signal);
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  async #tryAcquireWith(signal: AbortSignal): Promise<number | undefined> {
     const observed = await this.#client.get(signal);
     this.#see(observed);
     const decision = decide({
@@ -215,7 +224,15 @@ export class Elector {
   /** The leader's renew: replace from our own last write (client-go's fast path), no read first. */
   async #renew(mine: ObservedLease): Promise<undefined> {
     const remainingMs = (this.#lastRenewOkMs ?? this.#now()) + this.#renewDeadlineMs - this.#now();
-    const signal = this.#requestSignal(remainingMs);
+    const scope = this.#requestSignal(remainingMs);
+    try {
+      return await this.#renewWith(mine, scope.signal);
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  async #renewWith(mine: ObservedLease, signal: AbortSignal): Promise<undefined> {
     const decision = decide({
       observed: mine,
       observedAtMs: this.#observedAtMs,
@@ -385,9 +402,8 @@ export class Elector {
     }
   }
 
-  #requestSignal(timeoutMs: number): AbortSignal {
-    // AbortSignal.timeout takes whole milliseconds only.
-    return AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)))]);
+  #requestSignal(timeoutMs: number): Deadline {
+    return deadline(this.#stopping.signal, timeoutMs);
   }
 
   #sleep(ms: number): Promise<void> {

@@ -4,6 +4,7 @@
 // time limit on every call so a hung API server cannot stall the elector past its renew deadline.
 
 import * as k8s from '@kubernetes/client-node';
+import { type Deadline, deadline } from './deadline.ts';
 import { withSignal } from './kube-config.ts';
 import {
   type LeaseClient,
@@ -50,7 +51,8 @@ export class K8sLeaseClient implements LeaseClient {
   }
 
   async get(signal?: AbortSignal): Promise<ObservedLease | null> {
-    const bounded = this.#bound(signal);
+    const scope = this.#bound(signal);
+    const bounded = scope.signal;
     try {
       const lease = await this.#api.readNamespacedLease(
         { name: this.#name, namespace: this.#namespace },
@@ -60,11 +62,14 @@ export class K8sLeaseClient implements LeaseClient {
     } catch (error) {
       if (statusOf(error) === 404) return null;
       throw unavailable(`get lease ${this.#describe()}`, error, bounded);
+    } finally {
+      scope.dispose();
     }
   }
 
   async create(spec: LeaseSpec, signal?: AbortSignal): Promise<ObservedLease> {
-    const bounded = this.#bound(signal);
+    const scope = this.#bound(signal);
+    const bounded = scope.signal;
     try {
       const lease = await this.#api.createNamespacedLease(
         {
@@ -79,11 +84,14 @@ export class K8sLeaseClient implements LeaseClient {
         throw new LeaseConflictError(`lease ${this.#describe()} already exists`, { cause: error });
       }
       throw unavailable(`create lease ${this.#describe()}`, error, bounded);
+    } finally {
+      scope.dispose();
     }
   }
 
   async replace(spec: LeaseSpec, resourceVersion: string, signal?: AbortSignal): Promise<ObservedLease> {
-    const bounded = this.#bound(signal);
+    const scope = this.#bound(signal);
+    const bounded = scope.signal;
     const known = this.#lastMetadata?.resourceVersion === resourceVersion ? this.#lastMetadata : undefined;
     const metadata: k8s.V1ObjectMeta = {
       ...known,
@@ -105,6 +113,8 @@ export class K8sLeaseClient implements LeaseClient {
         });
       }
       throw unavailable(`replace lease ${this.#describe()}`, error, bounded);
+    } finally {
+      scope.dispose();
     }
   }
 
@@ -171,9 +181,8 @@ export class K8sLeaseClient implements LeaseClient {
     });
   }
 
-  #bound(signal: AbortSignal | undefined): AbortSignal {
-    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(this.#requestTimeoutMs)));
-    return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+  #bound(signal: AbortSignal | undefined): Deadline {
+    return deadline(signal, this.#requestTimeoutMs);
   }
 
   #remember(lease: k8s.V1Lease): ObservedLease {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ActionResult } from '../actions/types.ts';
 import type { Schedule } from '../schedule/schema.ts';
-import { ChangeHistoryLostError, StoreUnavailableError } from '../store/errors.ts';
+import { ChangeHistoryLostError, CounterUpdateError, StoreUnavailableError } from '../store/errors.ts';
 import type { ClaimRequest, ResumeToken, Run, ScheduleChange, ScheduleChangeStream } from '../store/types.ts';
 import { planDue, startCursor } from './plan.ts';
 import { TimerHeap } from './timer-heap.ts';
@@ -19,6 +19,8 @@ interface Entry {
   cursor: Date;
   running: Map<string, AbortController>;
   exhausted: boolean;
+  /** claims of one schedule happen one at a time, in occurrence order */
+  claims: Promise<void>;
 }
 
 export interface EngineStatus {
@@ -36,18 +38,20 @@ export class Engine {
   readonly #m: EngineMetrics;
   readonly #entries = new Map<string, Entry>();
   readonly #timers: TimerHeap;
+  readonly #instance: string;
   #term = 0;
   #leading = false;
   #epoch: number | null = null;
   #stream: ScheduleChangeStream | null = null;
   #token: ResumeToken | null = null;
   #manualTimer: NodeJS.Timeout | null = null;
-  /** fires and runs in progress; stop() waits for them to record how they ended */
+  /** claims and runs in progress; stop() waits for them to record how they ended */
   readonly #inflight = new Set<Promise<void>>();
 
   constructor(deps: EngineDeps) {
     this.#d = deps;
     this.#m = deps.metrics ?? noopEngineMetrics;
+    this.#instance = deps.instance ?? randomUUID();
     this.#timers = new TimerHeap((id, at) => this.#onDue(id, at));
   }
 
@@ -83,13 +87,16 @@ export class Engine {
     this.#epoch = epoch;
     const log = this.#d.logger;
     const t0 = performance.now();
-    const abandoned = await this.#d.runs.abandonStale(this.#d.identity, epoch, this.#d.now());
+    const abandoned = await this.#d.runs.abandonStale(
+      { leader: this.#d.identity, epoch, instance: this.#instance },
+      this.#d.now(),
+    );
     if (abandoned > 0) {
       log.warn({ abandoned }, 'marked runs left running by a previous leader as abandoned');
       for (let i = 0; i < abandoned; i++) this.#m.fired('abandoned');
     }
     if (term !== this.#term) return;
-    await this.#loadSnapshot(term, null);
+    await this.#loadSnapshot(term);
     if (term !== this.#term) return;
     log.info(
       {
@@ -106,10 +113,11 @@ export class Engine {
 
   /**
    * Stops firing at once (synchronously: no timer fires after this returns), aborts
-   * running actions, then closes the stream. Idempotent.
+   * running actions, then closes the stream and waits for in-flight claims and runs
+   * to record how they ended. Idempotent.
    */
   stop(): Promise<void> {
-    if (!this.#leading) return Promise.resolve();
+    if (!this.#leading) return Promise.allSettled([...this.#inflight]).then(() => {});
     this.#term++;
     this.#leading = false;
     this.#epoch = null;
@@ -130,15 +138,21 @@ export class Engine {
     void p.finally(() => this.#inflight.delete(p));
   }
 
+  #mayFire(term: number): boolean {
+    return term === this.#term && (this.#d.leaseValid?.() ?? true);
+  }
+
   // --- snapshot and stream -------------------------------------------------
 
-  async #loadSnapshot(term: number, resumeFrom: ResumeToken | null): Promise<void> {
-    const stream = await this.#d.schedules.watch(resumeFrom);
+  /** Opens a fresh stream, then reads every schedule; the stream covers whatever changes meanwhile. */
+  async #loadSnapshot(term: number): Promise<void> {
+    const stream = await this.#d.schedules.watch(null);
     if (term !== this.#term) {
       await stream.close();
       return;
     }
     this.#stream = stream;
+    this.#token = stream.resumeToken;
     const lastClaimed = await this.#d.runs.lastClaimed();
     const seen = new Set<string>();
     for await (const s of this.#d.schedules.all()) {
@@ -146,6 +160,7 @@ export class Engine {
       seen.add(s.id);
       this.#upsert(s, lastClaimed.get(s.id));
     }
+    if (term !== this.#term) return;
     for (const id of [...this.#entries.keys()]) if (!seen.has(id)) this.#remove(id);
     this.#m.armed(this.#timers.size);
   }
@@ -156,19 +171,30 @@ export class Engine {
     while (term === this.#term) {
       try {
         if (!this.#stream || resync) {
-          await this.#stream?.close();
+          const old = this.#stream;
           this.#stream = null;
-          if (resync) {
-            await this.#loadSnapshot(term, null);
+          await old?.close();
+          if (term !== this.#term) return;
+          if (resync || this.#token === null) {
+            // No position to resume from (history lost, or nothing known yet): a
+            // fresh stream plus a full snapshot, applied by version.
+            await this.#loadSnapshot(term);
             resync = false;
           } else {
-            this.#stream = await this.#d.schedules.watch(this.#token);
+            const stream = await this.#d.schedules.watch(this.#token);
+            if (term !== this.#term) {
+              await stream.close();
+              return;
+            }
+            this.#stream = stream;
           }
           continue;
         }
-        const change = await this.#stream.next();
+        const stream = this.#stream;
+        const change = await stream.next();
         if (term !== this.#term) return;
         this.#apply(change);
+        this.#token = stream.resumeToken ?? change.token;
         backoffMs = 100;
       } catch (err) {
         if (term !== this.#term) return;
@@ -176,8 +202,9 @@ export class Engine {
         this.#m.streamRestart(lost ? 'history-lost' : 'error');
         this.#d.logger.warn({ err, resync: lost }, 'schedules change stream failed; reopening');
         if (lost) resync = true;
-        await this.#stream?.close().catch(() => {});
+        const old = this.#stream;
         this.#stream = null;
+        await old?.close().catch(() => {});
         await sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 5000);
       }
@@ -185,7 +212,6 @@ export class Engine {
   }
 
   #apply(change: ScheduleChange): void {
-    this.#token = change.token;
     this.#m.streamEvent(change.kind);
     if (change.kind === 'upsert') this.#upsert(change.schedule, undefined);
     else if (change.kind === 'delete') this.#remove(change.id);
@@ -195,10 +221,23 @@ export class Engine {
   #upsert(s: Schedule, lastClaimed: Date | undefined): void {
     const existing = this.#entries.get(s.id);
     if (existing && existing.schedule.version >= s.version) return; // replayed or stale event
+    if (existing) {
+      // Occurrences due before the edit belong to the old version: decide them first,
+      // so an edit that lands just after an occurrence cannot swallow it.
+      const editedAt = s.updatedAt.getTime() - 1;
+      const now = this.#d.now().getTime();
+      if (editedAt > existing.cursor.getTime()) this.#evaluate(existing, new Date(Math.min(now, editedAt)));
+    }
     const cursor = existing
       ? new Date(Math.max(existing.cursor.getTime(), s.updatedAt.getTime() - 1))
       : startCursor(lastClaimed, s.updatedAt);
-    const entry: Entry = { schedule: s, cursor, running: existing?.running ?? new Map(), exhausted: false };
+    const entry: Entry = {
+      schedule: s,
+      cursor,
+      running: existing?.running ?? new Map(),
+      exhausted: false,
+      claims: existing?.claims ?? Promise.resolve(),
+    };
     this.#entries.set(s.id, entry);
     this.#evaluate(entry, this.#d.now());
   }
@@ -236,7 +275,12 @@ export class Engine {
         'missed occurrences passed over by the misfire policy',
       );
     }
-    for (const f of plan.fire) this.#track(this.#fire(e, f.at, f.trigger));
+    const term = this.#term;
+    for (const f of plan.fire) {
+      const next = e.claims.then(() => this.#fire(e, f.at, f.trigger, term));
+      e.claims = next;
+      this.#track(next);
+    }
     if (plan.next) this.#timers.arm(s.id, plan.next.getTime());
     else this.#timers.disarm(s.id);
     this.#d.onArmed?.(s.id, s.version, plan.next);
@@ -244,11 +288,12 @@ export class Engine {
 
   // --- firing -----------------------------------------------------------------
 
-  async #fire(e: Entry, at: Date, trigger: 'schedule' | 'catchup'): Promise<void> {
-    const term = this.#term;
+  /** Claims one occurrence (in order, per schedule) and starts its run; never throws. */
+  async #fire(e: Entry, at: Date, trigger: 'schedule' | 'catchup', term: number): Promise<void> {
     const s = e.schedule;
     const log = this.#d.logger;
     try {
+      if (!this.#mayFire(term) || e.exhausted) return;
       if (s.maxRuns !== null) {
         const n = await this.#d.runs.claimedCount(s.id);
         if (term !== this.#term) return;
@@ -266,21 +311,24 @@ export class Engine {
         trigger,
         leader: this.#d.identity,
         epoch: this.#epoch ?? -1,
+        instance: this.#instance,
       };
       if (s.concurrency === 'forbid' && e.running.size > 0) {
-        const firedAt = this.#d.now();
-        const claimed = await this.#d.runs.claim({
-          ...base,
-          id: randomUUID(),
-          firedAt,
-          status: 'skipped',
-          error: 'previous run still running (concurrency=forbid)',
-        });
+        const claimed = await this.#claim(
+          {
+            ...base,
+            id: randomUUID(),
+            firedAt: this.#d.now(),
+            status: 'skipped',
+            error: 'previous run still running (concurrency=forbid)',
+          },
+          term,
+        );
         this.#m.fired(claimed ? 'skipped' : 'duplicate');
         return;
       }
       if (s.concurrency === 'replace') for (const c of e.running.values()) c.abort();
-      if (term !== this.#term) return;
+      if (!this.#mayFire(term)) return;
       const firedAt = this.#d.now();
       const runId = randomUUID();
       const claimed = await this.#claim({ ...base, id: runId, firedAt, status: 'running' }, term);
@@ -290,7 +338,10 @@ export class Engine {
         log.info({ scheduleId: s.id, scheduledFor: at.toISOString() }, 'occurrence already claimed; skipped');
         return;
       }
-      await this.#execute(e, s, runId, at, firedAt, term, latenessMs);
+      // Registered before the next claim of this schedule is decided (forbid sees it).
+      const ctrl = new AbortController();
+      e.running.set(runId, ctrl);
+      this.#track(this.#execute(e, s, runId, at, firedAt, term, latenessMs, ctrl));
     } catch (err) {
       if (err instanceof StoreUnavailableError && term === this.#term && this.#entries.get(s.id) === e) {
         // Not claimed, so not fired: rewind so the next wake-up treats it as missed
@@ -302,12 +353,19 @@ export class Engine {
     }
   }
 
-  /** A claim survives a short MongoDB outage: retried with backoff while this term lasts. */
+  /** A claim survives a short MongoDB outage: retried (idempotently) with backoff while this term lasts. */
   async #claim(req: ClaimRequest, term: number): Promise<boolean> {
     for (let attempt = 0, delay = 100; ; attempt++, delay *= 2) {
       try {
         return await this.#d.runs.claim(req);
       } catch (err) {
+        if (err instanceof CounterUpdateError) {
+          this.#d.logger.warn(
+            { err, runId: req.id },
+            'claimed, but the run counter lags (maxRuns may allow one more)',
+          );
+          return true;
+        }
         if (!(err instanceof StoreUnavailableError) || attempt >= 4 || term !== this.#term) throw err;
         await sleep(delay);
         if (term !== this.#term) throw err;
@@ -323,35 +381,49 @@ export class Engine {
     firedAt: Date,
     term: number,
     latenessMs: number | undefined,
+    ctrl: AbortController,
   ): Promise<void> {
-    const ctrl = new AbortController();
     e.running.set(runId, ctrl);
-    let result: ActionResult;
     try {
-      if (term !== this.#term) ctrl.abort();
-      result = await this.#d.actions.run(s.action, {
-        runId,
-        scheduleId: s.id,
-        scheduleName: s.name,
-        scheduledFor: at,
-        attemptStartedAt: firedAt,
-        signal: ctrl.signal,
-        logger: this.#d.logger,
+      if (!this.#mayFire(term)) {
+        // Leadership ended between claim and action: nothing ran, so give the claim
+        // back and let the next leader's catch-up decide this occurrence.
+        await this.#d.runs
+          .unclaim(runId)
+          .catch((err) => this.#d.logger.warn({ err, runId }, 'unclaim failed'));
+        this.#m.fired('abandoned', latenessMs);
+        return;
+      }
+      let result: ActionResult;
+      try {
+        result = await this.#d.actions.run(s.action, {
+          runId,
+          scheduleId: s.id,
+          scheduleName: s.name,
+          scheduledFor: at,
+          attemptStartedAt: firedAt,
+          signal: ctrl.signal,
+          logger: this.#d.logger,
+        });
+      } finally {
+        e.running.delete(runId);
+      }
+      // Aborted because leadership ended: the run did not complete under a valid lease.
+      const abandoned = term !== this.#term && ctrl.signal.aborted;
+      const status = abandoned ? 'abandoned' : result.status;
+      await this.#d.runs.finish(runId, {
+        status,
+        finishedAt: this.#d.now(),
+        attempts: result.attempts,
+        ...(result.error !== undefined ? { error: result.error } : {}),
+        ...(result.response !== undefined ? { response: result.response } : {}),
       });
+      this.#m.fired(status, latenessMs);
+    } catch (err) {
+      this.#d.logger.error({ err, runId, scheduleId: s.id }, 'recording a run failed');
     } finally {
       e.running.delete(runId);
     }
-    // Aborted because leadership ended: the run did not complete under a valid lease.
-    const abandoned = term !== this.#term && ctrl.signal.aborted;
-    const status = abandoned ? 'abandoned' : result.status;
-    await this.#d.runs.finish(runId, {
-      status,
-      finishedAt: this.#d.now(),
-      attempts: result.attempts,
-      ...(result.error !== undefined ? { error: result.error } : {}),
-      ...(result.response !== undefined ? { response: result.response } : {}),
-    });
-    this.#m.fired(status, latenessMs);
   }
 
   // --- manual triggers ------------------------------------------------------
@@ -367,7 +439,7 @@ export class Engine {
     try {
       const pending = await this.#d.runs.pendingManual(50);
       for (const run of pending) {
-        if (term !== this.#term) return;
+        if (!this.#mayFire(term)) return;
         await this.#startManual(run, term);
       }
     } catch (err) {
@@ -376,11 +448,20 @@ export class Engine {
   }
 
   async #startManual(run: Run, term: number): Promise<void> {
+    // A trigger sent right after a create may arrive before the stream's insert event.
+    let e = this.#entries.get(run.scheduleId);
+    let schedule = e?.schedule ?? (await this.#d.schedules.get(run.scheduleId));
+    if (term !== this.#term) return;
     const firedAt = this.#d.now();
-    const won = await this.#d.runs.startManual(run.id, this.#d.identity, this.#epoch ?? -1, firedAt);
+    const won = await this.#d.runs.startManual(
+      run.id,
+      this.#d.identity,
+      this.#epoch ?? -1,
+      firedAt,
+      this.#instance,
+    );
     if (!won || term !== this.#term) return;
-    const e = this.#entries.get(run.scheduleId);
-    if (!e) {
+    if (!schedule) {
       await this.#d.runs.finish(run.id, {
         status: 'failed',
         finishedAt: this.#d.now(),
@@ -389,10 +470,10 @@ export class Engine {
       });
       return;
     }
+    e ??= { schedule, cursor: firedAt, running: new Map(), exhausted: false, claims: Promise.resolve() };
+    schedule = e.schedule;
     this.#track(
-      this.#execute(e, e.schedule, run.id, run.scheduledFor, firedAt, term, undefined).catch((err) =>
-        this.#d.logger.error({ err, runId: run.id }, 'manual run failed'),
-      ),
+      this.#execute(e, schedule, run.id, run.scheduledFor, firedAt, term, undefined, new AbortController()),
     );
   }
 }

@@ -27,6 +27,14 @@ export interface EngineDeps {
   runs: RunStore;
   actions: ActionRunner;
   identity: string;
+  /** This process (a restarted pod keeps its name but is a new instance); a UUID. */
+  instance?: string;
+  /**
+   * True while this replica may fire: it holds the Lease and renewed it within the
+   * renew deadline. Checked right before each claim and each action, so a stalled
+   * event loop cannot fire on a lease it no longer holds. Default: always true.
+   */
+  leaseValid?: () => boolean;
   logger: Logger;
   now: () => Date;
   metrics?: EngineMetrics;

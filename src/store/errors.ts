@@ -46,3 +46,8 @@ export class ChangeHistoryLostError extends StoreError {
 export class StoreUnavailableError extends StoreError {
   override name = 'StoreUnavailableError';
 }
+
+/** A claim was made, but its per-schedule counter was not updated: maxRuns may lag by one. */
+export class CounterUpdateError extends StoreError {
+  override name = 'CounterUpdateError';
+}

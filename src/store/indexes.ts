@@ -13,7 +13,11 @@ export async function ensureIndexes(db: Db, opts: { runRetentionDays: number }):
   await schedules.createIndex({ createdAt: 1, _id: 1 }, { name: 'created_id' });
   await schedules.createIndex({ paused: 1 }, { name: 'paused' });
   await schedules.createIndex({ labelPairs: 1 }, { name: 'label_pairs' });
-  await runs.createIndex({ scheduleId: 1, scheduledFor: 1 }, { unique: true, name: 'claim_unique' });
+  // The claim fence; manual runs (occurrence: false) stay outside it.
+  await runs.createIndex(
+    { scheduleId: 1, scheduledFor: 1 },
+    { unique: true, name: 'occurrence_claim_unique', partialFilterExpression: { occurrence: true } },
+  );
   await runs.createIndex({ scheduleId: 1, scheduledFor: -1, _id: -1 }, { name: 'history' });
   await runs.createIndex({ status: 1, createdAt: 1 }, { name: 'status_created' });
   const expireAfterSeconds = Math.round(opts.runRetentionDays * 86_400);

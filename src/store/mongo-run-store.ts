@@ -1,22 +1,30 @@
-// RunStore on MongoDB. The unique index on {scheduleId, scheduledFor} is the
-// fence that makes claims exact-once across leaders: whoever inserts the run
-// document first owns the occurrence; a duplicate-key error means "already fired".
+// RunStore on MongoDB. The unique index on {scheduleId, scheduledFor} (over the
+// runs that are occurrences, i.e. not manual triggers) is the fence that makes
+// claims exact-once across leaders: whoever inserts the run document first owns
+// the occurrence; a duplicate-key error means "already fired".
+//
+// `run_counters` keeps, per schedule, how many runs were claimed (maxRuns) and the
+// latest claimed occurrence (where a new leader's catch-up starts). It is not
+// subject to the runs' TTL, so neither forgets when history expires.
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Filter } from 'mongodb';
 import type { Schedule } from '../schedule/schema.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { CounterUpdateError } from './errors.ts';
 import { isDuplicateKey, mapMongoError } from './mongo-errors.ts';
 import type { ClaimRequest, Page, Run, RunResult, RunStore } from './types.ts';
 
-export type RunDoc = Omit<Run, 'id'> & { _id: string };
+/** `occurrence` marks scheduled/catch-up runs: the claim index covers only those. */
+export type RunDoc = Omit<Run, 'id'> & { _id: string; occurrence: boolean; instance?: string | null };
 
 interface CounterDoc {
   _id: string;
   claimed: number;
+  last: Date;
 }
 
 function toRun(doc: RunDoc): Run {
-  const { _id, ...rest } = doc;
+  const { _id, occurrence: _o, instance: _i, ...rest } = doc;
   return { id: _id, ...rest };
 }
 
@@ -34,6 +42,7 @@ export class MongoRunStore implements RunStore {
   }
 
   async claim(req: ClaimRequest): Promise<boolean> {
+    const manual = req.trigger === 'manual';
     const doc: RunDoc = {
       _id: req.id,
       scheduleId: req.scheduleId,
@@ -50,20 +59,63 @@ export class MongoRunStore implements RunStore {
       latenessMs: req.firedAt.getTime() - req.scheduledFor.getTime(),
       error: req.error ?? null,
       response: null,
+      occurrence: !manual,
+      instance: req.instance ?? null,
     };
     try {
       await this.#runs.insertOne(doc);
     } catch (err) {
-      if (isDuplicateKey(err)) return false;
-      throw mapMongoError(err);
-    }
-    if (req.status === 'running' && req.trigger !== 'manual') {
-      // Kept apart from `runs` so maxRuns survives run expiry (TTL).
-      await this.#counters
-        .updateOne({ _id: req.scheduleId }, { $inc: { claimed: 1 } }, { upsert: true })
+      if (!isDuplicateKey(err)) throw mapMongoError(err);
+      // A retried insert whose first attempt landed finds its own document: still ours.
+      const owner = await this.#runs
+        .findOne(
+          { scheduleId: req.scheduleId, scheduledFor: req.scheduledFor, occurrence: !manual },
+          { projection: { _id: 1 } },
+        )
         .catch(rethrow);
+      if (owner?._id !== req.id) return false;
+    }
+    if (!manual) {
+      try {
+        await this.#counters.updateOne(
+          { _id: req.scheduleId },
+          { $inc: { claimed: req.status === 'running' ? 1 : 0 }, $max: { last: req.scheduledFor } },
+          { upsert: true },
+        );
+      } catch (err) {
+        throw new CounterUpdateError(`run ${req.id} claimed, but its counter was not updated`, {
+          cause: err,
+        });
+      }
     }
     return true;
+  }
+
+  async unclaim(runId: string): Promise<void> {
+    const doc = await this.#runs
+      .findOneAndDelete({ _id: runId, status: 'running', occurrence: true })
+      .catch(rethrow);
+    if (doc) {
+      // `last` stays: a later claim of this schedule may exist; the new leader's
+      // catch-up re-plans from its own view and this occurrence has no claim now.
+      await this.#counters.updateOne({ _id: doc.scheduleId }, { $inc: { claimed: -1 } }).catch(rethrow);
+      return;
+    }
+    await this.#runs
+      .updateOne(
+        { _id: runId, status: 'running', occurrence: false },
+        {
+          $set: {
+            status: 'pending',
+            leader: null,
+            epoch: null,
+            firedAt: null,
+            latenessMs: null,
+            instance: null,
+          },
+        },
+      )
+      .catch(rethrow);
   }
 
   async finish(runId: string, result: RunResult): Promise<void> {
@@ -84,9 +136,9 @@ export class MongoRunStore implements RunStore {
   }
 
   async requestManual(schedule: Pick<Schedule, 'id' | 'name'>, now: Date): Promise<Run> {
-    // scheduledFor is the request time; on the rare collision with another
-    // occurrence at the same millisecond, move one millisecond on.
-    for (let bump = 0; bump < 50; bump++) {
+    // scheduledFor is the request time. Manual runs are outside the occurrence
+    // claim index, so they can never take a scheduled occurrence's key.
+    for (let bump = 0; bump < 1; bump++) {
       const doc: RunDoc = {
         _id: randomUUID(),
         scheduleId: schedule.id,
@@ -103,6 +155,8 @@ export class MongoRunStore implements RunStore {
         latenessMs: null,
         error: null,
         response: null,
+        occurrence: false,
+        instance: null,
       };
       try {
         await this.#runs.insertOne(doc);
@@ -114,7 +168,13 @@ export class MongoRunStore implements RunStore {
     throw new Error(`could not record a manual run for schedule ${schedule.id}`);
   }
 
-  async startManual(runId: string, leader: string, epoch: number, firedAt: Date): Promise<boolean> {
+  async startManual(
+    runId: string,
+    leader: string,
+    epoch: number,
+    firedAt: Date,
+    instance?: string,
+  ): Promise<boolean> {
     const r = await this.#runs
       .updateOne({ _id: runId, status: 'pending' }, [
         {
@@ -122,6 +182,7 @@ export class MongoRunStore implements RunStore {
             status: 'running',
             leader,
             epoch,
+            instance: instance ?? null,
             firedAt,
             latenessMs: { $subtract: [firedAt, '$scheduledFor'] },
           },
@@ -164,16 +225,12 @@ export class MongoRunStore implements RunStore {
   }
 
   async lastClaimed(scheduleIds?: string[]): Promise<Map<string, Date>> {
-    const match: Filter<RunDoc> = { trigger: { $in: ['schedule', 'catchup'] } };
-    if (scheduleIds) match.scheduleId = { $in: scheduleIds };
-    const rows = await this.#runs
-      .aggregate<{ _id: string; last: Date }>([
-        { $match: match },
-        { $group: { _id: '$scheduleId', last: { $max: '$scheduledFor' } } },
-      ])
+    const filter: Filter<CounterDoc> = scheduleIds ? { _id: { $in: scheduleIds } } : {};
+    const rows = await this.#counters
+      .find(filter, { projection: { last: 1 } })
       .toArray()
       .catch(rethrow);
-    return new Map(rows.map((r) => [r._id, r.last]));
+    return new Map(rows.filter((r) => r.last instanceof Date).map((r) => [r._id, r.last]));
   }
 
   async claimedCount(scheduleId: string): Promise<number> {
@@ -181,10 +238,17 @@ export class MongoRunStore implements RunStore {
     return doc?.claimed ?? 0;
   }
 
-  async abandonStale(currentLeader: string, currentEpoch: number, now: Date): Promise<number> {
+  async abandonStale(
+    current: { leader: string; epoch: number; instance?: string },
+    now: Date,
+  ): Promise<number> {
+    const stale: Filter<RunDoc>[] = [{ leader: { $ne: current.leader } }, { epoch: { $ne: current.epoch } }];
+    // A pod restarted under the same name may take the Lease back without a new
+    // epoch; its previous process's runs differ by instance.
+    if (current.instance) stale.push({ instance: { $ne: current.instance } });
     const r = await this.#runs
       .updateMany(
-        { status: 'running', $or: [{ leader: { $ne: currentLeader } }, { epoch: { $ne: currentEpoch } }] },
+        { status: 'running', $or: stale },
         {
           $set: {
             status: 'abandoned',

@@ -196,6 +196,11 @@ class MongoScheduleChangeStream implements ScheduleChangeStream {
     return toChange(ev);
   }
 
+  /** Where a new stream may resume from; null while an unread event is buffered. */
+  get resumeToken(): ResumeToken | null {
+    return this.#buffered ? null : (this.#stream.resumeToken ?? null);
+  }
+
   async close(): Promise<void> {
     await this.#stream.close().catch(() => {});
   }

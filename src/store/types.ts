@@ -39,6 +39,8 @@ export type ScheduleChange =
 export interface ScheduleChangeStream {
   /** Blocks until the next change. Throws ChangeHistoryLostError or StoreUnavailableError. */
   next(): Promise<ScheduleChange>;
+  /** The position after everything read so far (null if unknown yet): resume from here. */
+  readonly resumeToken: ResumeToken | null;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,8 @@ export interface ClaimRequest {
   /** 'running' for a run that will execute, 'skipped' to record a skipped occurrence */
   status: 'running' | 'skipped';
   error?: string;
+  /** this leader process (a pod restarted under the same name is a new instance) */
+  instance?: string;
 }
 
 export interface RunResult {
@@ -86,21 +90,33 @@ export interface RunResult {
 }
 
 export interface RunStore {
-  /** Claims an occurrence by inserting its run; false when someone already claimed it. */
+  /**
+   * Claims an occurrence by inserting its run; false when someone else already claimed it.
+   * Safe to retry with the same run id. Throws CounterUpdateError when the run was claimed
+   * but the per-schedule counter was not updated.
+   */
   claim(req: ClaimRequest): Promise<boolean>;
+  /** Gives back a claim whose action never started (leadership ended in between). */
+  unclaim(runId: string): Promise<void>;
   finish(runId: string, result: RunResult): Promise<void>;
   /** Records a manual trigger for the leader to execute; returns the pending run. */
   requestManual(schedule: Pick<Schedule, 'id' | 'name'>, now: Date): Promise<Run>;
   /** Atomically moves a pending manual run to running for this leader; false if taken. */
-  startManual(runId: string, leader: string, epoch: number, firedAt: Date): Promise<boolean>;
+  startManual(
+    runId: string,
+    leader: string,
+    epoch: number,
+    firedAt: Date,
+    instance?: string,
+  ): Promise<boolean>;
   pendingManual(limit: number): Promise<Run[]>;
   list(scheduleId: string, query: { limit: number; cursor?: string }): Promise<Page<Run>>;
-  /** The latest claimed occurrence (schedule or catch-up) of each schedule. */
+  /** The latest claimed occurrence (schedule or catch-up) of each schedule; survives run expiry. */
   lastClaimed(scheduleIds?: string[]): Promise<Map<string, Date>>;
   /** How many occurrences were claimed to run (for maxRuns); survives run expiry. */
   claimedCount(scheduleId: string): Promise<number>;
-  /** Marks runs still `running` from other leaders or older epochs as abandoned. */
-  abandonStale(currentLeader: string, currentEpoch: number, now: Date): Promise<number>;
+  /** Marks runs still `running` from other leaders, epochs or processes as abandoned. */
+  abandonStale(current: { leader: string; epoch: number; instance?: string }, now: Date): Promise<number>;
   /** Count of runs currently running for a schedule (for concurrency=forbid). */
   runningFor(scheduleId: string): Promise<number>;
 }

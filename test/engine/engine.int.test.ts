@@ -32,8 +32,13 @@ function input(name: string, extra: Record<string, unknown> = {}): ScheduleInput
   return r.value;
 }
 
-function engine(identity: string, onArmed?: (id: string, v: number, next: Date | null) => void) {
+function engine(
+  identity: string,
+  onArmed?: (id: string, v: number, next: Date | null) => void,
+  leaseValid?: () => boolean,
+) {
   return new Engine({
+    ...(leaseValid ? { leaseValid } : {}),
     schedules,
     runs,
     actions: createActionRunner(),
@@ -209,6 +214,40 @@ describe('Engine', () => {
     expect(new Set(r.map((x) => x.leader))).toSatisfy((set: Set<string>) =>
       [...set].every((l) => l.startsWith('split-')),
     );
+  });
+
+  it('honours maxRuns exactly even when catch-up fires many occurrences at once', async () => {
+    const s = await schedules.create(
+      input('max-runs', { maxRuns: 2, misfire: { policy: 'fireAll', graceSeconds: 60 } }),
+      new Date(Date.now() - 10_000),
+    );
+    const e = engine('leader-e');
+    await e.start(6);
+    try {
+      await until('two runs', async () => (await allRuns(s.id)).length >= 2);
+      await new Promise((r) => setTimeout(r, 1500));
+      const r = await allRuns(s.id);
+      expect(r).toHaveLength(2);
+      expect(await runs.claimedCount(s.id)).toBe(2);
+      expect(e.armedFor(s.id)?.next).toBeNull();
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('claims nothing while its lease is not valid', async () => {
+    let valid = false;
+    const s = await schedules.create(input('no-lease'), new Date());
+    const e = engine('leader-f', undefined, () => valid);
+    await e.start(7);
+    try {
+      await new Promise((r) => setTimeout(r, 2200));
+      expect(await allRuns(s.id)).toEqual([]);
+      valid = true;
+      await until('a run once the lease is valid', async () => (await allRuns(s.id)).length > 0);
+    } finally {
+      await e.stop();
+    }
   });
 
   it('runs a manual trigger once, and abandons runs left running by another leader', async () => {

@@ -142,7 +142,7 @@ describe('MongoRunStore', () => {
     }
     await runs.finish(ids[0]!, { status: 'succeeded', finishedAt: new Date(base + 10), attempts: 1 });
     // 3 stale runs of s2 plus the still-running claim of s1 from the test above
-    expect(await runs.abandonStale('new', 2, new Date(base + 9000))).toBe(4);
+    expect(await runs.abandonStale({ leader: 'new', epoch: 2 }, new Date(base + 9000))).toBe(4);
     expect(await runs.runningFor('s2')).toBe(1);
     const page1 = await runs.list('s2', { limit: 2 });
     expect(page1.items.map((r) => r.scheduledFor.getTime() - base)).toEqual([4000, 3000]);
@@ -171,6 +171,62 @@ describe('MongoRunStore', () => {
     expect(started.filter(Boolean)).toHaveLength(1);
     expect((await runs.pendingManual(10)).map((r) => r.id)).not.toContain(run.id);
     expect(await runs.claimedCount('s3')).toBe(0);
+  });
+
+  it('a retried claim with the same run id is still ours; another id is refused', async () => {
+    const at = new Date('2026-11-23T14:00:00Z');
+    const c = claim('s4', at);
+    expect(await runs.claim(c)).toBe(true);
+    expect(await runs.claim(c)).toBe(true); // the retry of a claim whose answer was lost
+    expect(await runs.claim({ ...c, id: crypto.randomUUID() })).toBe(false);
+    expect((await runs.list('s4', { limit: 10 })).items).toHaveLength(1);
+  });
+
+  it('unclaim gives an occurrence back (and a manual run goes back to pending)', async () => {
+    const at = new Date('2026-11-23T15:00:00Z');
+    const c = claim('s5', at);
+    expect(await runs.claim(c)).toBe(true);
+    expect(await runs.claimedCount('s5')).toBe(1);
+    await runs.unclaim(c.id);
+    expect(await runs.claimedCount('s5')).toBe(0);
+    expect(await runs.claim({ ...c, id: crypto.randomUUID(), leader: 'b' })).toBe(true);
+
+    const m = await runs.requestManual({ id: 's5', name: 'n' }, new Date());
+    expect(await runs.startManual(m.id, 'a', 1, new Date())).toBe(true);
+    await runs.unclaim(m.id);
+    expect((await runs.pendingManual(50)).map((r) => r.id)).toContain(m.id);
+  });
+
+  it('a manual trigger never takes the claim key of a scheduled occurrence', async () => {
+    const at = new Date('2026-11-23T16:00:00Z');
+    await runs.requestManual({ id: 's6', name: 'n' }, at);
+    expect(await runs.claim(claim('s6', at))).toBe(true);
+    expect((await runs.list('s6', { limit: 10 })).items.map((r) => r.trigger).sort()).toEqual([
+      'manual',
+      'schedule',
+    ]);
+  });
+
+  it('remembers the last claimed occurrence after the run documents expire', async () => {
+    const at = new Date('2026-11-23T17:00:00Z');
+    expect(await runs.claim(claim('s7', at))).toBe(true);
+    expect(await runs.claim(claim('s7', new Date(at.getTime() - 60_000)))).toBe(true);
+    await db.collection('runs').deleteMany({ scheduleId: 's7' }); // what the TTL index does
+    expect((await runs.lastClaimed(['s7'])).get('s7')).toEqual(at);
+    expect(await runs.claimedCount('s7')).toBe(2);
+  });
+
+  it('abandons a running run of a previous process with the same name and epoch', async () => {
+    const at = new Date('2026-11-23T18:00:00Z');
+    const c = { ...claim('s8', at, 'pod-0', 7), instance: 'old-process' };
+    await runs.abandonStale({ leader: 'pod-0', epoch: 7, instance: 'old-process' }, new Date()); // earlier tests' runs
+    expect(await runs.claim(c)).toBe(true);
+    expect(await runs.abandonStale({ leader: 'pod-0', epoch: 7, instance: 'old-process' }, new Date())).toBe(
+      0,
+    );
+    expect(await runs.abandonStale({ leader: 'pod-0', epoch: 7, instance: 'new-process' }, new Date())).toBe(
+      1,
+    );
   });
 
   it('ensureIndexes is idempotent and follows a changed retention', async () => {
