@@ -13,14 +13,30 @@ import { planDue, startCursor } from './plan.ts';
 import { TimerHeap } from './timer-heap.ts';
 import { type EngineDeps, type EngineMetrics, noopEngineMetrics } from './types.ts';
 
+// One per armed schedule, so kept small (100,000 of them must fit in < 1 KiB each, see
+// bench/README.md): the cursor is epoch ms, not a Date (~100 B); the map of running runs
+// exists only while something runs (an empty Map is ~190 B); an idle entry shares one
+// settled promise. An edit updates the entry in place, so fires in flight and later ones
+// see the same `running` and `claims`.
 interface Entry {
   schedule: Schedule;
-  /** every occurrence up to here has been decided by this term */
-  cursor: Date;
-  running: Map<string, AbortController>;
+  /** every occurrence up to here (epoch ms) has been decided by this term */
+  cursor: number;
+  running: Map<string, AbortController> | null;
   exhausted: boolean;
   /** claims of one schedule happen one at a time, in occurrence order */
   claims: Promise<void>;
+}
+
+const SETTLED: Promise<void> = Promise.resolve();
+
+function addRunning(e: Entry, runId: string, ctrl: AbortController): void {
+  e.running ??= new Map();
+  e.running.set(runId, ctrl);
+}
+
+function dropRunning(e: Entry, runId: string): void {
+  if (e.running?.delete(runId) && e.running.size === 0) e.running = null;
 }
 
 export interface EngineStatus {
@@ -57,7 +73,7 @@ export class Engine {
 
   status(): EngineStatus {
     let running = 0;
-    for (const e of this.#entries.values()) running += e.running.size;
+    for (const e of this.#entries.values()) running += e.running?.size ?? 0;
     return {
       leading: this.#leading,
       epoch: this.#epoch,
@@ -124,7 +140,7 @@ export class Engine {
     this.#timers.clear();
     if (this.#manualTimer) clearTimeout(this.#manualTimer);
     this.#manualTimer = null;
-    for (const e of this.#entries.values()) for (const c of e.running.values()) c.abort();
+    for (const e of this.#entries.values()) for (const c of e.running?.values() ?? []) c.abort();
     this.#entries.clear();
     this.#m.armed(0);
     const stream = this.#stream;
@@ -226,17 +242,19 @@ export class Engine {
       // so an edit that lands just after an occurrence cannot swallow it.
       const editedAt = s.updatedAt.getTime() - 1;
       const now = this.#d.now().getTime();
-      if (editedAt > existing.cursor.getTime()) this.#evaluate(existing, new Date(Math.min(now, editedAt)));
+      if (editedAt > existing.cursor) this.#evaluate(existing, new Date(Math.min(now, editedAt)));
+      existing.schedule = s;
+      existing.cursor = Math.max(existing.cursor, editedAt);
+      existing.exhausted = false;
+      this.#evaluate(existing, this.#d.now());
+      return;
     }
-    const cursor = existing
-      ? new Date(Math.max(existing.cursor.getTime(), s.updatedAt.getTime() - 1))
-      : startCursor(lastClaimed, s.updatedAt);
     const entry: Entry = {
       schedule: s,
-      cursor,
-      running: existing?.running ?? new Map(),
+      cursor: startCursor(lastClaimed, s.updatedAt).getTime(),
+      running: null,
       exhausted: false,
-      claims: existing?.claims ?? Promise.resolve(),
+      claims: SETTLED,
     };
     this.#entries.set(s.id, entry);
     this.#evaluate(entry, this.#d.now());
@@ -266,8 +284,8 @@ export class Engine {
       this.#d.onArmed?.(s.id, s.version, null);
       return;
     }
-    const plan = planDue(s, e.cursor, now, this.#d.maxCatchUp);
-    e.cursor = plan.cursor;
+    const plan = planDue(s, new Date(e.cursor), now, this.#d.maxCatchUp);
+    e.cursor = plan.cursor.getTime();
     if (plan.skippedCount > 0) {
       this.#m.missed(plan.skippedCount);
       this.#d.logger.info(
@@ -277,7 +295,7 @@ export class Engine {
     }
     const term = this.#term;
     for (const f of plan.fire) {
-      const next = e.claims.then(() => this.#fire(e, f.at, f.trigger, term));
+      const next = e.claims.then(() => this.#fire(e, s, f.at, f.trigger, term));
       e.claims = next;
       this.#track(next);
     }
@@ -289,8 +307,8 @@ export class Engine {
   // --- firing -----------------------------------------------------------------
 
   /** Claims one occurrence (in order, per schedule) and starts its run; never throws. */
-  async #fire(e: Entry, at: Date, trigger: 'schedule' | 'catchup', term: number): Promise<void> {
-    const s = e.schedule;
+  /** `s` is the version the occurrence was decided under (an edit may update `e` meanwhile). */
+  async #fire(e: Entry, s: Schedule, at: Date, trigger: 'schedule' | 'catchup', term: number): Promise<void> {
     const log = this.#d.logger;
     try {
       if (!this.#mayFire(term) || e.exhausted) return;
@@ -313,7 +331,7 @@ export class Engine {
         epoch: this.#epoch ?? -1,
         instance: this.#instance,
       };
-      if (s.concurrency === 'forbid' && e.running.size > 0) {
+      if (s.concurrency === 'forbid' && (e.running?.size ?? 0) > 0) {
         const claimed = await this.#claim(
           {
             ...base,
@@ -327,7 +345,7 @@ export class Engine {
         this.#m.fired(claimed ? 'skipped' : 'duplicate');
         return;
       }
-      if (s.concurrency === 'replace') for (const c of e.running.values()) c.abort();
+      if (s.concurrency === 'replace') for (const c of e.running?.values() ?? []) c.abort();
       if (!this.#mayFire(term)) return;
       const firedAt = this.#d.now();
       const runId = randomUUID();
@@ -340,13 +358,18 @@ export class Engine {
       }
       // Registered before the next claim of this schedule is decided (forbid sees it).
       const ctrl = new AbortController();
-      e.running.set(runId, ctrl);
+      addRunning(e, runId, ctrl);
       this.#track(this.#execute(e, s, runId, at, firedAt, term, latenessMs, ctrl));
     } catch (err) {
-      if (err instanceof StoreUnavailableError && term === this.#term && this.#entries.get(s.id) === e) {
+      if (
+        err instanceof StoreUnavailableError &&
+        term === this.#term &&
+        this.#entries.get(s.id) === e &&
+        e.schedule === s
+      ) {
         // Not claimed, so not fired: rewind so the next wake-up treats it as missed
         // and the misfire policy decides, instead of losing it silently.
-        e.cursor = new Date(Math.min(e.cursor.getTime(), at.getTime() - 1));
+        e.cursor = Math.min(e.cursor, at.getTime() - 1);
       }
       log.error({ err, scheduleId: s.id, scheduledFor: at.toISOString() }, 'fire failed');
       this.#m.fired('failed');
@@ -383,7 +406,7 @@ export class Engine {
     latenessMs: number | undefined,
     ctrl: AbortController,
   ): Promise<void> {
-    e.running.set(runId, ctrl);
+    addRunning(e, runId, ctrl);
     try {
       if (!this.#mayFire(term)) {
         // Leadership ended between claim and action: nothing ran, so give the claim
@@ -406,7 +429,7 @@ export class Engine {
           logger: this.#d.logger,
         });
       } finally {
-        e.running.delete(runId);
+        dropRunning(e, runId);
       }
       // Aborted because leadership ended: the run did not complete under a valid lease.
       const abandoned = term !== this.#term && ctrl.signal.aborted;
@@ -422,7 +445,7 @@ export class Engine {
     } catch (err) {
       this.#d.logger.error({ err, runId, scheduleId: s.id }, 'recording a run failed');
     } finally {
-      e.running.delete(runId);
+      dropRunning(e, runId);
     }
   }
 
@@ -470,7 +493,7 @@ export class Engine {
       });
       return;
     }
-    e ??= { schedule, cursor: firedAt, running: new Map(), exhausted: false, claims: Promise.resolve() };
+    e ??= { schedule, cursor: firedAt.getTime(), running: null, exhausted: false, claims: SETTLED };
     schedule = e.schedule;
     this.#track(
       this.#execute(e, schedule, run.id, run.scheduledFor, firedAt, term, undefined, new AbortController()),

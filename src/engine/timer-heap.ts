@@ -10,7 +10,6 @@ export const MAX_WAIT_MS = 30_000;
 interface Node {
   at: number;
   key: string;
-  gen: number;
 }
 
 export interface TimerClock {
@@ -27,11 +26,10 @@ export const systemTimerClock: TimerClock = {
 
 export class TimerHeap {
   readonly #heap: Node[] = [];
-  /** key → generation of its live node; an entry in the heap with another gen is stale. */
-  readonly #live = new Map<string, { gen: number; at: number }>();
+  /** key → its live node; a node in the heap that is not its key's live node is stale. */
+  readonly #live = new Map<string, Node>();
   readonly #onDue: (key: string, at: number) => void;
   readonly #clock: TimerClock;
-  #gen = 0;
   #handle: unknown = null;
   #handleAt = Number.POSITIVE_INFINITY;
   #stopped = false;
@@ -56,9 +54,9 @@ export class TimerHeap {
   /** Arms (or re-arms) `key` for epoch-ms `at`; the previous arming of `key` is dropped. */
   arm(key: string, at: number): void {
     if (this.#stopped) return;
-    const gen = ++this.#gen;
-    this.#live.set(key, { gen, at });
-    this.#push({ at, key, gen });
+    const node = { at, key };
+    this.#live.set(key, node);
+    this.#push(node);
     if (this.#heap.length > 2 * this.#live.size + 1024) this.#compact();
     if (at < this.#handleAt) this.#schedule();
   }
@@ -118,13 +116,13 @@ export class TimerHeap {
   #dropStaleTop(): void {
     for (;;) {
       const top = this.#heap[0];
-      if (!top || this.#live.get(top.key)?.gen === top.gen) return;
+      if (!top || this.#live.get(top.key) === top) return;
       this.#pop();
     }
   }
 
   #compact(): void {
-    const keep = this.#heap.filter((n) => this.#live.get(n.key)?.gen === n.gen);
+    const keep = this.#heap.filter((n) => this.#live.get(n.key) === n);
     this.#heap.length = 0;
     for (const n of keep) this.#push(n);
   }

@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { describe, expect, it } from 'vitest';
 import {
   cronFor,
@@ -62,6 +63,30 @@ describe('cronFor', () => {
     expect(cronFor('0 12 * * *', undefined).nextRun(new Date('2026-01-01T00:00:00Z'))?.toISOString()).toBe(
       '2026-01-01T12:00:00.000Z',
     );
+  });
+
+  it.each([
+    '* * * * *',
+    '*/7 * * * * *',
+    '0 30 2 * * *',
+    '0 9 * * MON-FRI',
+    '0 0 L * *',
+    '0 0 * * 5#2',
+    '0 0 29 2 *',
+    '15 10 * * 1,3,5',
+    '@hourly',
+  ])('finds the same instants for %j in UTC as croner with timezone Etc/UTC', (pattern) => {
+    const reference = new Cron(pattern, { ...cronOptions('Etc/UTC'), paused: true });
+    for (const zone of [undefined, 'UTC', 'Etc/UTC']) {
+      const fast = cronFor(pattern, zone);
+      let from = new Date('2026-01-01T00:00:00Z');
+      for (let i = 0; i < 200; i++) {
+        const want = reference.nextRun(from);
+        expect(fast.nextRun(from)?.toISOString()).toBe(want?.toISOString());
+        if (!want) break;
+        from = new Date(want.getTime() + 1 + ((i * 7919) % 3_600_000));
+      }
+    }
   });
 
   it('returns the same parsed pattern for the same pattern and zone, another for another zone', () => {

@@ -75,6 +75,27 @@ export function isKnownTimeZone(zone: string): boolean {
   }
 }
 
+// Zones that are UTC under another name. croner converts every step of a search through
+// Intl when it is given a zone, which costs 20–30 µs per nextRun; with a fixed zero
+// offset it finds the same instants 7–25× faster (bench/README.md, arming). UTC has no
+// DST, so the two agree by construction; cron.test.ts checks it on a table of patterns.
+const UTC_ZONES = new Set([
+  'UTC',
+  'Etc/UTC',
+  'Etc/UCT',
+  'UCT',
+  'Etc/Universal',
+  'Universal',
+  'Etc/Zulu',
+  'Zulu',
+]);
+
+/** cronOptions for a schedule's Cron, with UTC zones as a fixed zero offset (same instants, faster). */
+function parsingOptions(timezone: string | undefined): CronOptions {
+  const { timezone: zone, ...rest } = cronOptions(timezone);
+  return zone !== undefined && UTC_ZONES.has(zone) ? { ...rest, utcOffset: 0 } : { ...rest, timezone: zone };
+}
+
 // A parsed croner Cron holds ~80 KB (mostly a 10,000-entry year table), so the cache
 // stays small; parsing costs ~20 µs, so a miss is cheap. Entries are refreshed on use.
 const CACHE_LIMIT = 128;
@@ -98,7 +119,7 @@ export function cronFor(pattern: string, timezone: string | undefined): Cron {
   }
   let cron: Cron;
   try {
-    cron = new Cron(pattern, { ...cronOptions(timezone), paused: true });
+    cron = new Cron(pattern, { ...parsingOptions(timezone), paused: true });
   } catch (error) {
     throw new InvalidCronError(pattern, timezone, cronerReason(error), { cause: error });
   }

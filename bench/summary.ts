@@ -1,0 +1,157 @@
+// DESIGN.md's targets beside the latest figures in bench/results/*.json: one table
+// for the closing note of a `make bench` run (written to bench/results/summary.json).
+//   node bench/summary.ts [--elapsed=seconds] [--readme]   (--readme: also into bench/README.md)
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { args, BENCH_DIR, fmt, machine, table, writeResult } from './lib/report.ts';
+
+const opts = args({ elapsed: 0, readme: false });
+// biome-ignore lint/suspicious/noExplicitAny: the result files are read as plain JSON
+type Json = any;
+
+function load(name: string): Json | null {
+  const file = join(BENCH_DIR, 'results', `${name}.json`);
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+}
+
+const rows: string[][] = [];
+const add = (figure: string, target: string, measured: string, met: boolean | null) =>
+  rows.push([figure, target, measured, met === null ? '–' : met ? 'met' : 'MISSED']);
+const ms = (x: number) => `${fmt(x)} ms`;
+
+const failover = load('failover');
+if (failover) {
+  const p = failover.parameters.shortTimings;
+  const s = failover.results.summaries.short;
+  const lr = (p.lease + p.retry) * 1000;
+  add(
+    `graceful failover, SIGTERM → next fire by new leader (${p.lease}/${p.renew}/${p.retry} s)`,
+    'p50 < 1 s',
+    `p50 ${ms(s.SIGTERM.signalToFirstFireMs.median)}, p90 ${ms(s.SIGTERM.signalToFirstFireMs.p90)}, max ${ms(s.SIGTERM.signalToFirstFireMs.max)} (handover p50 ${ms(s.SIGTERM.handoverMs.median)})`,
+    s.SIGTERM.signalToFirstFireMs.median < 1000,
+  );
+  add(
+    `crash failover, SIGKILL → new leader (${p.lease}/${p.renew}/${p.retry} s)`,
+    `≤ lease + retry = ${ms(lr)}`,
+    `p50 ${ms(s.SIGKILL.handoverMs.median)}, max ${ms(s.SIGKILL.handoverMs.max)}; → first fire max ${ms(s.SIGKILL.signalToFirstFireMs.max)}`,
+    s.SIGKILL.handoverMs.max <= lr,
+  );
+  const d = failover.results.summaries.default;
+  if (d?.SIGKILL?.n) {
+    add(
+      'crash failover, SIGKILL → new leader (defaults 15/10/2 s)',
+      '≤ 17,000 ms',
+      `p50 ${ms(d.SIGKILL.handoverMs.median)}, max ${ms(d.SIGKILL.handoverMs.max)} (n=${d.SIGKILL.n})`,
+      d.SIGKILL.handoverMs.max <= 17_000,
+    );
+  }
+  if (d?.SIGTERM?.n) {
+    add(
+      'graceful failover, SIGTERM → next fire (defaults 15/10/2 s)',
+      'p50 < 1 s',
+      `p50 ${ms(d.SIGTERM.signalToFirstFireMs.median)}, max ${ms(d.SIGTERM.signalToFirstFireMs.max)} (n=${d.SIGTERM.n})`,
+      d.SIGTERM.signalToFirstFireMs.median < 1000,
+    );
+  }
+  const counts = Object.values(failover.results.counts) as Json[];
+  const n = Object.values(failover.results.failovers as Record<string, unknown[]>).reduce(
+    (a, f) => a + f.length,
+    0,
+  );
+  const missed = counts.reduce((a, c) => a + c.missed, 0);
+  const dups = counts.reduce((a, c) => a + c.duplicateRuns + c.duplicateDeliveries + c.duplicateKeys, 0);
+  const occ = counts.reduce((a, c) => a + c.occurrences, 0);
+  add(
+    `missed / duplicate occurrences over ${n} failovers`,
+    '0 / 0',
+    `${missed} / ${dups} of ${occ} occurrences`,
+    missed === 0 && dups === 0,
+  );
+}
+
+const propagation = load('propagation');
+if (propagation) {
+  const r = propagation.results.createToArmed;
+  add(
+    `create → armed on the leader (${propagation.parameters.background} armed)`,
+    'p99 < 100 ms',
+    `p50 ${ms(r.median)}, p99 ${ms(r.p99)}, max ${ms(r.max)}`,
+    r.p99 < 100,
+  );
+}
+
+const lateness = load('lateness');
+if (lateness) {
+  for (const r of lateness.results.engine as Json[]) {
+    const target = r.n === 10_000;
+    add(
+      `fire lateness at ${r.n.toLocaleString('en')} armed, ${lateness.parameters.rate} fires/s: timer / claim-inclusive`,
+      target ? 'p99 < 20 ms' : '(context)',
+      `timer p99 ${ms(r.timer.p99)}; claim-inclusive p50 ${ms(r.claimInclusive.median)}, p99 ${ms(r.claimInclusive.p99)}; loop delay p99 ${ms(r.eventLoop.p99)}`,
+      target ? r.timer.p99 < 20 && r.claimInclusive.p99 < 20 : null,
+    );
+  }
+}
+
+const arming = load('arming');
+if (arming) {
+  for (const r of arming.results as Json[]) {
+    const target = r.n === 100_000;
+    const perSchedule = (r.rssAfter - r.rssBefore) / r.n;
+    add(
+      `arm ${r.n.toLocaleString('en')} schedules on becoming leader`,
+      target ? '< 3 s, < 1 KiB RSS per schedule' : '(context)',
+      `${fmt(r.armedMs / 1000)} s (snapshot read ${fmt(r.snapshotReadMs / 1000)} s, engine ${fmt(r.engineOnlyMs / 1000)} s); ${Math.round(perSchedule)} B RSS, ${Math.round((r.heapAfter - r.heapBefore) / r.n)} B heap per schedule`,
+      target ? r.armedMs < 3000 && perSchedule < 1024 : null,
+    );
+  }
+}
+
+const api = load('api');
+if (api) {
+  for (const r of api.results as Json[]) {
+    const read = String(r.scenario).startsWith('GET /api');
+    add(
+      `API ${r.scenario}`,
+      read ? '> 5,000 req/s' : '(context)',
+      `${Math.round(r.reqPerSec)} req/s, p99 ${r.latencyMs.p99} ms (replica ${Math.round(r.replicaCpuPercent)}% cpu, db ${Math.round(r.dbServerCpuPercent)}% cpu)`,
+      read ? r.reqPerSec > 5000 : null,
+    );
+  }
+}
+
+const m = machine();
+const t = table(['figure', 'target', 'measured', ''], rows);
+console.log(
+  `## DESIGN targets — ${m.cpus} × ${m.model}, ${m.memGiB} GiB, Node ${m.node}, ${new Date().toISOString()}${opts.elapsed ? `; make bench took ${Math.floor(opts.elapsed / 60)} min ${opts.elapsed % 60} s` : ''}\n`,
+);
+console.log(t);
+writeResult(
+  { name: 'summary', parameters: { elapsedS: opts.elapsed }, results: rows, table: t },
+  new Date(Date.now() - opts.elapsed * 1000),
+);
+
+if (opts.readme) {
+  const readme = join(BENCH_DIR, 'README.md');
+  const start = '<!-- results:start -->';
+  const end = '<!-- results:end -->';
+  const text = readFileSync(readme, 'utf8');
+  const detail = ['failover', 'lateness', 'arming', 'propagation', 'api']
+    .map((name) => [name, load(name)] as const)
+    .filter(([, r]) => r)
+    .map(([name, r]) => `\`node bench/${name}.ts\` (${r.date}, ${r.durationS} s):\n\n${r.table}`);
+  const block = [
+    start,
+    `Targets${opts.elapsed ? ` (\`make bench\` took ${Math.floor(opts.elapsed / 60)} min ${opts.elapsed % 60} s)` : ''}:`,
+    '',
+    t,
+    '',
+    ...detail.flatMap((d) => [d, '']),
+    end,
+  ].join('\n');
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a === -1 || b === -1) throw new Error(`bench/README.md lacks the ${start} … ${end} markers`);
+  writeFileSync(readme, text.slice(0, a) + block + text.slice(b + end.length));
+  console.log('\nupdated bench/README.md');
+}

@@ -1,0 +1,29 @@
+# Benchmarks (bench/): the figures of DESIGN.md "Where it must get to", measured on the
+# real local stack (kube-apiserver + etcd, the MongoDB-protocol server). Each prints a
+# table and writes bench/results/<name>.json; none asserts a timing. See bench/README.md.
+BENCHES := failover lateness arming propagation api
+
+.PHONY: bench bench-summary $(addprefix bench-,$(BENCHES))
+
+bench: node_modules/.stamp ## run every benchmark (about 10 min on 2 cores), then the targets table
+	@start=$$(date +%s); \
+	for b in $(BENCHES); do echo; echo "===== node bench/$$b.ts"; node bench/$$b.ts; done; \
+	echo; node bench/summary.ts --elapsed=$$(( $$(date +%s) - start ))
+
+bench-summary: ## DESIGN targets vs the latest bench/results/*.json
+	@node bench/summary.ts
+
+bench-failover: node_modules/.stamp ## 3 replicas, 10 SIGTERM + 10 SIGKILL failovers (ARGS=--n=…)
+	node bench/failover.ts $(ARGS)
+
+bench-lateness: node_modules/.stamp ## fire lateness at 1k/10k/100k armed schedules (ARGS=--sizes=…)
+	node bench/lateness.ts $(ARGS)
+
+bench-arming: node_modules/.stamp ## time and RSS to arm 10k/100k schedules on becoming leader
+	node bench/arming.ts $(ARGS)
+
+bench-propagation: node_modules/.stamp ## POST → armed on the leader, p50/p99
+	node bench/propagation.ts $(ARGS)
+
+bench-api: node_modules/.stamp ## autocannon against one replica: reads and creates per second
+	node bench/api.ts $(ARGS)
