@@ -35,7 +35,7 @@ provision_kube() {
   local started=$SECONDS
   local wrap="$out/src"
   mkdir -p "$wrap" "$out/bin"
-  log "kube: building kube-apiserver + etcd $K8S_VERSION with $(go version | cut -d' ' -f3) (first time only; ~10-20 min on 2 cores)"
+  log "kube: building kube-apiserver + etcd $K8S_VERSION with $(go version | cut -d' ' -f3) (first time only; ~4-5 min on 2 cores)"
   # k8s.io/kubernetes cannot be `go install`ed: its go.mod pins every staging repo
   # as v0.0.0 and `replace`s it to ./staging. A wrapper module requires it and
   # replaces each such k8s.io/* module by its published v0.<minor>.<patch>.
