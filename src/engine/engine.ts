@@ -29,6 +29,40 @@ interface Entry {
 }
 
 const SETTLED: Promise<void> = Promise.resolve();
+const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/**
+ * The engine's copy of a schedule: a fixed-shape object (documents decoded from BSON
+ * are not), with identical small sub-documents (the spec, misfire, a log action)
+ * shared between schedules, and without what firing never reads (labels, description).
+ */
+function slim(s: Schedule, shared: Map<string, object>): Schedule {
+  const intern = <T extends object>(v: T): T => {
+    const key = JSON.stringify(v);
+    if (key.length > 200) return v;
+    const hit = shared.get(key);
+    if (hit) return hit as T;
+    shared.set(key, v);
+    return v;
+  };
+  return {
+    id: s.id,
+    name: s.name,
+    version: s.version,
+    // only what repeats across many schedules: a unique value would cost its key too
+    schedule: 'at' in s.schedule ? s.schedule : intern(s.schedule),
+    action: s.action.type === 'log' ? intern(s.action) : s.action,
+    paused: s.paused,
+    startAt: s.startAt,
+    endAt: s.endAt,
+    maxRuns: s.maxRuns,
+    concurrency: s.concurrency,
+    misfire: intern(s.misfire),
+    labels: NO_LABELS,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+  };
+}
 
 function addRunning(e: Entry, runId: string, ctrl: AbortController): void {
   e.running ??= new Map();
@@ -63,6 +97,8 @@ export class Engine {
   #manualTimer: NodeJS.Timeout | null = null;
   /** claims and runs in progress; stop() waits for them to record how they ended */
   readonly #inflight = new Set<Promise<void>>();
+  /** small sub-documents shared between the schedules of this term (see slim) */
+  #shared = new Map<string, object>();
 
   constructor(deps: EngineDeps) {
     this.#d = deps;
@@ -142,6 +178,7 @@ export class Engine {
     this.#manualTimer = null;
     for (const e of this.#entries.values()) for (const c of e.running?.values() ?? []) c.abort();
     this.#entries.clear();
+    this.#shared = new Map();
     this.#m.armed(0);
     const stream = this.#stream;
     this.#stream = null;
@@ -234,9 +271,10 @@ export class Engine {
     this.#m.armed(this.#timers.size);
   }
 
-  #upsert(s: Schedule, lastClaimed: Date | undefined): void {
-    const existing = this.#entries.get(s.id);
-    if (existing && existing.schedule.version >= s.version) return; // replayed or stale event
+  #upsert(full: Schedule, lastClaimed: Date | undefined): void {
+    const existing = this.#entries.get(full.id);
+    if (existing && existing.schedule.version >= full.version) return; // replayed or stale event
+    const s = slim(full, this.#shared);
     if (existing) {
       // Occurrences due before the edit belong to the old version: decide them first,
       // so an edit that lands just after an occurrence cannot swallow it.
