@@ -9,7 +9,7 @@ import type { ActionResult } from '../actions/types.ts';
 import type { Schedule } from '../schedule/schema.ts';
 import { ChangeHistoryLostError, CounterUpdateError, StoreUnavailableError } from '../store/errors.ts';
 import type { ClaimRequest, ResumeToken, Run, ScheduleChange, ScheduleChangeStream } from '../store/types.ts';
-import { planDue, startCursor } from './plan.ts';
+import { ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
 import { TimerHeap } from './timer-heap.ts';
 import { type EngineDeps, type EngineMetrics, noopEngineMetrics } from './types.ts';
 
@@ -64,12 +64,15 @@ function slim(s: Schedule, shared: Map<string, object>): Schedule {
   };
 }
 
-function addRunning(e: Entry, runId: string, ctrl: AbortController): void {
+function addRunning(e: Entry, runId: string, ctrl: AbortController, all: Set<AbortController>): void {
   e.running ??= new Map();
   e.running.set(runId, ctrl);
+  all.add(ctrl);
 }
 
-function dropRunning(e: Entry, runId: string): void {
+function dropRunning(e: Entry, runId: string, all: Set<AbortController>): void {
+  const ctrl = e.running?.get(runId);
+  if (ctrl) all.delete(ctrl);
   if (e.running?.delete(runId) && e.running.size === 0) e.running = null;
 }
 
@@ -97,6 +100,8 @@ export class Engine {
   #manualTimer: NodeJS.Timeout | null = null;
   /** claims and runs in progress; stop() waits for them to record how they ended */
   readonly #inflight = new Set<Promise<void>>();
+  /** every running action, also those on no entry (a manual run, a deleted schedule) */
+  readonly #running = new Set<AbortController>();
   /** small sub-documents shared between the schedules of this term (see slim) */
   #shared = new Map<string, object>();
 
@@ -169,7 +174,7 @@ export class Engine {
    * to record how they ended. Idempotent.
    */
   stop(): Promise<void> {
-    if (!this.#leading) return Promise.allSettled([...this.#inflight]).then(() => {});
+    if (!this.#leading) return this.#drain();
     this.#term++;
     this.#leading = false;
     this.#epoch = null;
@@ -183,7 +188,13 @@ export class Engine {
     const stream = this.#stream;
     this.#stream = null;
     this.#token = null;
-    return Promise.all([stream?.close(), Promise.allSettled([...this.#inflight])]).then(() => {});
+    for (const c of this.#running) c.abort();
+    return Promise.all([stream?.close(), this.#drain()]).then(() => {});
+  }
+
+  /** Waits for in-flight work, including what it starts while finishing (e.g. an unclaim). */
+  async #drain(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
   #track(p: Promise<void>): void {
@@ -274,6 +285,8 @@ export class Engine {
   #upsert(full: Schedule, lastClaimed: Date | undefined): void {
     const existing = this.#entries.get(full.id);
     if (existing && existing.schedule.version >= full.version) return; // replayed or stale event
+    // Superseded versions and deleted schedules leave entries behind: start over when stale.
+    if (this.#shared.size > 2 * this.#entries.size + 1000) this.#shared = new Map();
     const s = slim(full, this.#shared);
     if (existing) {
       // Occurrences due before the edit belong to the old version: decide them first,
@@ -322,7 +335,20 @@ export class Engine {
       this.#d.onArmed?.(s.id, s.version, null);
       return;
     }
-    const plan = planDue(s, new Date(e.cursor), now, this.#d.maxCatchUp);
+    let plan: ReturnType<typeof planDue>;
+    try {
+      plan = planDue(s, new Date(e.cursor), now, this.#d.maxCatchUp);
+    } catch (err) {
+      // One schedule this replica cannot plan (e.g. written by a newer version or by
+      // hand) must not stop the others: leave it idle and say so.
+      this.#timers.disarm(s.id);
+      this.#d.onArmed?.(s.id, s.version, null);
+      this.#d.logger.error(
+        { err, scheduleId: s.id, version: s.version },
+        'cannot plan this schedule; it stays idle',
+      );
+      return;
+    }
     e.cursor = plan.cursor.getTime();
     if (plan.skippedCount > 0) {
       this.#m.missed(plan.skippedCount);
@@ -349,11 +375,26 @@ export class Engine {
   async #fire(e: Entry, s: Schedule, at: Date, trigger: 'schedule' | 'catchup', term: number): Promise<void> {
     const log = this.#d.logger;
     try {
-      if (!this.#mayFire(term) || e.exhausted) return;
+      if (!this.#mayFire(term) || e.exhausted || this.#entries.get(s.id) !== e) return;
+      // Decided on time, but claims of this schedule may have queued behind slow
+      // ones: past the misfire allowance it is a missed occurrence, not a fire.
+      const allowanceMs =
+        s.misfire.policy === 'skip'
+          ? ON_TIME_TOLERANCE_MS
+          : Math.max(ON_TIME_TOLERANCE_MS, s.misfire.graceSeconds * 1000);
+      if (this.#d.now().getTime() - at.getTime() > allowanceMs) {
+        this.#m.missed(1);
+        log.warn(
+          { scheduleId: s.id, scheduledFor: at.toISOString() },
+          'occurrence queued past its misfire allowance; skipped',
+        );
+        return;
+      }
       if (s.maxRuns !== null) {
         const n = await this.#d.runs.claimedCount(s.id);
         if (term !== this.#term) return;
         if (n >= s.maxRuns) {
+          if (e.schedule !== s) return; // edited meanwhile: the new version decides
           e.exhausted = true;
           this.#timers.disarm(s.id);
           log.info({ scheduleId: s.id, maxRuns: s.maxRuns }, 'maxRuns reached; schedule no longer fires');
@@ -370,6 +411,7 @@ export class Engine {
         instance: this.#instance,
       };
       if (s.concurrency === 'forbid' && (e.running?.size ?? 0) > 0) {
+        if (!this.#mayFire(term)) return;
         const claimed = await this.#claim(
           {
             ...base,
@@ -396,7 +438,7 @@ export class Engine {
       }
       // Registered before the next claim of this schedule is decided (forbid sees it).
       const ctrl = new AbortController();
-      addRunning(e, runId, ctrl);
+      addRunning(e, runId, ctrl, this.#running);
       this.#track(this.#execute(e, s, runId, at, firedAt, term, latenessMs, ctrl));
     } catch (err) {
       if (
@@ -444,7 +486,7 @@ export class Engine {
     latenessMs: number | undefined,
     ctrl: AbortController,
   ): Promise<void> {
-    addRunning(e, runId, ctrl);
+    addRunning(e, runId, ctrl, this.#running);
     try {
       if (!this.#mayFire(term)) {
         // Leadership ended between claim and action: nothing ran, so give the claim
@@ -467,7 +509,7 @@ export class Engine {
           logger: this.#d.logger,
         });
       } finally {
-        dropRunning(e, runId);
+        dropRunning(e, runId, this.#running);
       }
       // Aborted because leadership ended: the run did not complete under a valid lease.
       const abandoned = term !== this.#term && ctrl.signal.aborted;
@@ -483,7 +525,7 @@ export class Engine {
     } catch (err) {
       this.#d.logger.error({ err, runId, scheduleId: s.id }, 'recording a run failed');
     } finally {
-      dropRunning(e, runId);
+      dropRunning(e, runId, this.#running);
     }
   }
 
@@ -521,7 +563,11 @@ export class Engine {
       firedAt,
       this.#instance,
     );
-    if (!won || term !== this.#term) return;
+    if (!won) return;
+    if (term !== this.#term) {
+      await this.#d.runs.unclaim(run.id); // back to pending for the next leader
+      return;
+    }
     if (!schedule) {
       await this.#d.runs.finish(run.id, {
         status: 'failed',

@@ -96,9 +96,20 @@ export class MongoRunStore implements RunStore {
       .findOneAndDelete({ _id: runId, status: 'running', occurrence: true })
       .catch(rethrow);
     if (doc) {
-      // `last` stays: a later claim of this schedule may exist; the new leader's
-      // catch-up re-plans from its own view and this occurrence has no claim now.
-      await this.#counters.updateOne({ _id: doc.scheduleId }, { $inc: { claimed: -1 } }).catch(rethrow);
+      // If this was the latest claim, the catch-up mark must move back before it, or
+      // the next leader would start after an occurrence that nobody fired. (Claims of
+      // one schedule are made in order, so a later claim cannot exist yet.)
+      const before = new Date(doc.scheduledFor.getTime() - 1);
+      await this.#counters
+        .updateOne({ _id: doc.scheduleId }, [
+          {
+            $set: {
+              claimed: { $subtract: ['$claimed', 1] },
+              last: { $cond: [{ $eq: ['$last', doc.scheduledFor] }, before, '$last'] },
+            },
+          },
+        ])
+        .catch(rethrow);
       return;
     }
     await this.#runs

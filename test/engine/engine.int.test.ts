@@ -250,6 +250,28 @@ describe('Engine', () => {
     }
   });
 
+  it('keeps firing the others when one stored schedule cannot be planned', async () => {
+    const now = new Date();
+    await db.collection('schedules').insertOne({
+      _id: crypto.randomUUID() as never,
+      ...input('poison', { schedule: { cron: '0 0 * * *' } }),
+      schedule: { cron: 'this is not cron' },
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    } as never);
+    const good = await schedules.create(input('healthy'), new Date());
+    const e = engine('leader-g');
+    await e.start(8);
+    try {
+      await until('the healthy schedule fires', async () => (await allRuns(good.id)).length > 0);
+      expect(e.status().leading).toBe(true);
+    } finally {
+      await e.stop();
+      await db.collection('schedules').deleteOne({ name: 'poison' });
+    }
+  });
+
   it('runs a manual trigger once, and abandons runs left running by another leader', async () => {
     const s = await schedules.create(input('manual', { schedule: { every: '24h' } }), new Date());
     await runs.claim({

@@ -189,6 +189,8 @@ describe('MongoRunStore', () => {
     expect(await runs.claimedCount('s5')).toBe(1);
     await runs.unclaim(c.id);
     expect(await runs.claimedCount('s5')).toBe(0);
+    // the catch-up mark moves back before the given-back occurrence
+    expect((await runs.lastClaimed(['s5'])).get('s5')?.getTime()).toBe(at.getTime() - 1);
     expect(await runs.claim({ ...c, id: crypto.randomUUID(), leader: 'b' })).toBe(true);
 
     const m = await runs.requestManual({ id: 's5', name: 'n' }, new Date());
