@@ -35,3 +35,18 @@ export function decodeCursor(cursor: string): CursorKey {
   }
   return { t: parsed[0], id: parsed[1] };
 }
+
+/**
+ * One page from `limit + 1` documents read in sort order: the extra one only says
+ * that more follow, and the cursor is the key of the last item returned.
+ */
+export function pageOf<T>(
+  docs: T[],
+  limit: number,
+  keyOf: (item: T) => CursorKey,
+): { items: T[]; nextCursor: string | null } {
+  const more = docs.length > limit;
+  const items = more ? docs.slice(0, limit) : docs;
+  const last = items.at(-1);
+  return { items, nextCursor: more && last !== undefined ? encodeCursor(keyOf(last)) : null };
+}

@@ -19,3 +19,8 @@ export function mapMongoError(err: unknown): Error {
   }
   return err instanceof Error ? err : new Error(String(err));
 }
+
+/** For `.catch(rethrow)`: the driver's error, mapped to the store's own classes. */
+export function rethrow(err: unknown): never {
+  throw mapMongoError(err);
+}

@@ -9,9 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Collection, Db, Filter } from 'mongodb';
 import type { Schedule } from '../schedule/schema.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, pageOf } from './cursor.ts';
 import { CounterUpdateError } from './errors.ts';
-import { isDuplicateKey, mapMongoError } from './mongo-errors.ts';
+import { isDuplicateKey, mapMongoError, rethrow } from './mongo-errors.ts';
 import type { ClaimRequest, Page, Run, RunResult, RunStore } from './types.ts';
 
 /** `occurrence` marks scheduled/catch-up runs: the claim index covers only those. */
@@ -27,10 +27,6 @@ function toRun(doc: RunDoc): Run {
   const { _id, occurrence: _o, instance: _i, ...rest } = doc;
   return { id: _id, ...rest };
 }
-
-const rethrow = (e: unknown): never => {
-  throw mapMongoError(e);
-};
 
 export class MongoRunStore implements RunStore {
   readonly #runs: Collection<RunDoc>;
@@ -226,13 +222,7 @@ export class MongoRunStore implements RunStore {
       .limit(query.limit + 1)
       .toArray()
       .catch(rethrow);
-    const more = docs.length > query.limit;
-    const items = (more ? docs.slice(0, query.limit) : docs).map(toRun);
-    const last = items.at(-1);
-    return {
-      items,
-      nextCursor: more && last ? encodeCursor({ t: last.scheduledFor.getTime(), id: last.id }) : null,
-    };
+    return pageOf(docs.map(toRun), query.limit, (r) => ({ t: r.scheduledFor.getTime(), id: r.id }));
   }
 
   async lastClaimed(scheduleIds?: string[]): Promise<Map<string, Date>> {

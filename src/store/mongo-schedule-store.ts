@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ChangeStream, ChangeStreamDocument, Collection, Db, Filter } from 'mongodb';
 import type { Schedule, ScheduleInput } from '../schedule/schema.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, pageOf } from './cursor.ts';
 import { ChangeHistoryLostError, DuplicateNameError, NotFoundError, VersionConflictError } from './errors.ts';
-import { isDuplicateKey, mapMongoError } from './mongo-errors.ts';
+import { isDuplicateKey, mapMongoError, rethrow } from './mongo-errors.ts';
 import type {
   ListSchedulesQuery,
   Page,
@@ -51,9 +51,7 @@ export class MongoScheduleStore implements ScheduleStore {
   }
 
   async get(id: string): Promise<Schedule | null> {
-    const doc = await this.#col.findOne({ _id: id }).catch((e) => {
-      throw mapMongoError(e);
-    });
+    const doc = await this.#col.findOne({ _id: id }).catch(rethrow);
     return doc ? toSchedule(doc) : null;
   }
 
@@ -75,16 +73,8 @@ export class MongoScheduleStore implements ScheduleStore {
       .sort({ createdAt: 1, _id: 1 })
       .limit(query.limit + 1)
       .toArray()
-      .catch((e) => {
-        throw mapMongoError(e);
-      });
-    const more = docs.length > query.limit;
-    const items = (more ? docs.slice(0, query.limit) : docs).map(toSchedule);
-    const last = items.at(-1);
-    return {
-      items,
-      nextCursor: more && last ? encodeCursor({ t: last.createdAt.getTime(), id: last.id }) : null,
-    };
+      .catch(rethrow);
+    return pageOf(docs.map(toSchedule), query.limit, (x) => ({ t: x.createdAt.getTime(), id: x.id }));
   }
 
   async replace(
@@ -127,9 +117,7 @@ export class MongoScheduleStore implements ScheduleStore {
   async delete(id: string, opts: { ifVersion?: number } = {}): Promise<boolean> {
     const filter: Filter<ScheduleDoc> = { _id: id };
     if (opts.ifVersion !== undefined) filter.version = opts.ifVersion;
-    const r = await this.#col.deleteOne(filter).catch((e) => {
-      throw mapMongoError(e);
-    });
+    const r = await this.#col.deleteOne(filter).catch(rethrow);
     if (r.deletedCount === 1) return true;
     if (opts.ifVersion === undefined) return false;
     const current = await this.get(id);
