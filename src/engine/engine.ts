@@ -113,14 +113,12 @@ export class Engine {
   }
 
   status(): EngineStatus {
-    let running = 0;
-    for (const e of this.#entries.values()) running += e.running?.size ?? 0;
     return {
       leading: this.#leading,
       epoch: this.#epoch,
       schedules: this.#entries.size,
       armed: this.#timers.size,
-      running,
+      running: this.#running.size,
     };
   }
 
@@ -181,14 +179,13 @@ export class Engine {
     this.#timers.clear();
     if (this.#manualTimer) clearTimeout(this.#manualTimer);
     this.#manualTimer = null;
-    for (const e of this.#entries.values()) for (const c of e.running?.values() ?? []) c.abort();
+    for (const c of this.#running) c.abort();
     this.#entries.clear();
     this.#shared = new Map();
     this.#m.armed(0);
     const stream = this.#stream;
     this.#stream = null;
     this.#token = null;
-    for (const c of this.#running) c.abort();
     return Promise.all([stream?.close(), this.#drain()]).then(() => {});
   }
 
@@ -436,10 +433,9 @@ export class Engine {
         log.info({ scheduleId: s.id, scheduledFor: at.toISOString() }, 'occurrence already claimed; skipped');
         return;
       }
-      // Registered before the next claim of this schedule is decided (forbid sees it).
-      const ctrl = new AbortController();
-      addRunning(e, runId, ctrl, this.#running);
-      this.#track(this.#execute(e, s, runId, at, firedAt, term, latenessMs, ctrl));
+      // #execute registers the run synchronously, before the next claim of this
+      // schedule is decided, so forbid sees it.
+      this.#track(this.#execute(e, s, runId, at, firedAt, term, latenessMs));
     } catch (err) {
       if (
         err instanceof StoreUnavailableError &&
@@ -484,8 +480,8 @@ export class Engine {
     firedAt: Date,
     term: number,
     latenessMs: number | undefined,
-    ctrl: AbortController,
   ): Promise<void> {
+    const ctrl = new AbortController();
     addRunning(e, runId, ctrl, this.#running);
     try {
       if (!this.#mayFire(term)) {
@@ -553,7 +549,7 @@ export class Engine {
   async #startManual(run: Run, term: number): Promise<void> {
     // A trigger sent right after a create may arrive before the stream's insert event.
     let e = this.#entries.get(run.scheduleId);
-    let schedule = e?.schedule ?? (await this.#d.schedules.get(run.scheduleId));
+    const schedule = e?.schedule ?? (await this.#d.schedules.get(run.scheduleId));
     if (term !== this.#term) return;
     const firedAt = this.#d.now();
     const won = await this.#d.runs.startManual(
@@ -578,9 +574,6 @@ export class Engine {
       return;
     }
     e ??= { schedule, cursor: firedAt.getTime(), running: null, exhausted: false, claims: SETTLED };
-    schedule = e.schedule;
-    this.#track(
-      this.#execute(e, schedule, run.id, run.scheduledFor, firedAt, term, undefined, new AbortController()),
-    );
+    this.#track(this.#execute(e, schedule, run.id, run.scheduledFor, firedAt, term, undefined));
   }
 }
