@@ -4,6 +4,7 @@
 // MongoDB — each step runs even if an earlier one fails.
 
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { BatchV1Api } from '@kubernetes/client-node';
 import { MongoClient } from 'mongodb';
@@ -20,8 +21,6 @@ import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { ensureIndexes } from './store/indexes.ts';
 import { MongoRunStore } from './store/mongo-run-store.ts';
 import { MongoScheduleStore } from './store/mongo-schedule-store.ts';
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function engineMetrics(m: Metrics['engine']): EngineMetrics {
   return {

@@ -5,6 +5,7 @@
 // Every leadership term gets a number; each async continuation checks it, so work
 // that was in flight when leadership ended can never fire for the old term.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult } from '../actions/types.ts';
 import type { Schedule } from '../schedule/schema.ts';
 import { ChangeHistoryLostError, CounterUpdateError, StoreUnavailableError } from '../store/errors.ts';
@@ -83,8 +84,6 @@ export interface EngineStatus {
   armed: number;
   running: number;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Engine {
   readonly #d: EngineDeps;

@@ -10,9 +10,8 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, stack, uniqueName } from '../helpers/clients.ts';
+import { createNamespace, dropDb, stack, uniqueName } from '../helpers/clients.ts';
 import { freePort } from '../stack/processes.ts';
 import {
   clusterView,
@@ -111,14 +110,7 @@ describe('the demo flow through the Makefile, against 3 replicas on free ports',
 
   afterAll(async () => {
     await Promise.all(replicas.map((r) => stopReplica(r, 'SIGTERM')));
-    if (mongoDb) {
-      const client = new MongoClient(stack().mongo.uri);
-      try {
-        await client.db(mongoDb).dropDatabase();
-      } finally {
-        await client.close();
-      }
-    }
+    if (mongoDb) await dropDb(mongoDb);
   });
 
   it('make create-schedule → 201 with an id; make get-schedules shows it', async () => {

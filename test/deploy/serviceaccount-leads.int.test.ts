@@ -10,10 +10,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config/load-config.ts';
-import { adminKubeConfig, createNamespace, stack, tokenKubeConfig, uniqueName } from '../helpers/clients.ts';
+import {
+  adminKubeConfig,
+  createNamespace,
+  dropDb,
+  stack,
+  tokenKubeConfig,
+  uniqueName,
+} from '../helpers/clients.ts';
 import { kubeconfigYaml } from '../stack/kube.ts';
 import { freePort } from '../stack/processes.ts';
 import { clusterView, type Replica, startReplica, stopReplica, waitReady } from '../stack/replicas.ts';
@@ -91,14 +97,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (replica) await stopReplica(replica, 'SIGKILL');
-  if (mongoDb) {
-    const client = new MongoClient(stack().mongo.uri);
-    try {
-      await client.db(mongoDb).dropDatabase();
-    } finally {
-      await client.close();
-    }
-  }
+  if (mongoDb) await dropDb(mongoDb);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -45,3 +45,13 @@ export async function freshDb(prefix = 'lc'): Promise<{ client: MongoClient; db:
   await client.connect();
   return { client, db: client.db(uniqueName(prefix).replace(/-/g, '_')) };
 }
+
+/** Drops a database a test created by name (e.g. for replica processes), then disconnects. */
+export async function dropDb(name: string): Promise<void> {
+  const client = new MongoClient(stack().mongo.uri);
+  try {
+    await client.db(name).dropDatabase();
+  } finally {
+    await client.close();
+  }
+}
