@@ -61,10 +61,7 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
     const id = parseId(c.req.param('id'));
     const ifMatch = parseIfMatch(c.req.header('if-match'));
     const input = validated(await readJsonBody(c, JSON_TYPES));
-    const replaced = await schedules.replace(id, input, {
-      ...(ifMatch === undefined ? {} : { ifVersion: ifMatch }),
-      now: now(),
-    });
+    const replaced = await schedules.replace(id, input, { ifVersion: ifMatch, now: now() });
     return respond(c, replaced, 200);
   });
 
@@ -85,8 +82,7 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
   app.delete(SCHEDULE, async (c) => {
     const id = parseId(c.req.param('id'));
     const ifMatch = parseIfMatch(c.req.header('if-match'));
-    if (!(await schedules.delete(id, ifMatch === undefined ? {} : { ifVersion: ifMatch })))
-      throw new NotFoundError(id);
+    if (!(await schedules.delete(id, { ifVersion: ifMatch }))) throw new NotFoundError(id);
     return c.body(null, 204);
   });
 
