@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { freePort } from '../test/stack/processes.ts';
+import { freePort } from '../test/stack/ports.ts';
 import { startReplica, stopReplica, waitForLeader, waitReady } from '../test/stack/replicas.ts';
 import {
   args,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Provisions the real test stack (kube-apiserver + etcd, and a MongoDB-protocol
-# server when none is given) into a cache folder outside git. Builds once; later
-# runs find the stamp files and return at once.
+# server when none is given) into a cache folder outside git, and Debian's libfaketime.
+# Builds once; later runs find the stamp files and return at once.
 #
 #   LEASECRON_CACHE     cache folder (default: $HOME/.cache/leasecron)
 #   KUBEBUILDER_ASSETS  folder with kube-apiserver and etcd: used as is, nothing built
@@ -98,9 +98,25 @@ provision_mongo() {
   echo "SECANTUS_VENV=$venv"
 }
 
+# libfaketime moves the test database's clock a year ahead for the suite's date check
+# (test/stack/mongo.ts): Debian's package, installed once like any other tool of the stack.
+provision_faketime() {
+  local lib
+  for lib in /usr/lib/*-linux-gnu/faketime/libfaketime.so.1 /usr/local/lib/faketime/libfaketime.so.1; do
+    if [[ -f "$lib" ]]; then log "faketime: $lib"; return; fi
+  done
+  command -v apt-get >/dev/null || die "libfaketime is needed for the date check and there is no apt-get here; install libfaketime (or set LEASECRON_FAKETIME_LIB)"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  log "faketime: installing Debian's libfaketime"
+  { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libfaketime; } >&2 ||
+    die "apt-get install libfaketime failed"
+}
+
 case "${1:-all}" in
   kube) provision_kube ;;
   mongo) provision_mongo ;;
-  all) provision_mongo; provision_kube ;;
-  *) die "usage: $0 [all|kube|mongo]" ;;
+  faketime) provision_faketime ;;
+  all) provision_mongo; provision_faketime; provision_kube ;;
+  *) die "usage: $0 [all|kube|mongo|faketime]" ;;
 esac

@@ -71,7 +71,7 @@ const table: Bad[] = [
   // ---- instants and numbers
   {
     name: 'endAt before startAt',
-    body: validBody('n', { startAt: '2026-12-02T00:00:00Z', endAt: '2026-12-01T00:00:00Z' }),
+    body: validBody('n', { startAt: '2426-12-02T00:00:00Z', endAt: '2426-12-01T00:00:00Z' }),
     status: 400,
     fields: ['endAt'],
   },
@@ -83,7 +83,7 @@ const table: Bad[] = [
   },
   {
     name: 'startAt without offset',
-    body: validBody('n', { startAt: '2026-12-01T10:00:00' }),
+    body: validBody('n', { startAt: '2426-12-01T10:00:00' }),
     status: 400,
     fields: ['startAt'],
   },
@@ -411,7 +411,7 @@ const table: Bad[] = [
     name: 'PUT with server fields',
     method: 'PUT',
     path: one,
-    body: validBody('existing', { version: 1, createdAt: '2026-01-01T00:00:00Z' }),
+    body: validBody('existing', { version: 1, createdAt: '2426-01-01T00:00:00Z' }),
     status: 400,
     fields: ['version', 'createdAt'],
   },
@@ -443,7 +443,7 @@ const table: Bad[] = [
     name: 'PATCH endAt before startAt',
     method: 'PATCH',
     path: one,
-    body: { startAt: '2027-01-02T00:00:00Z', endAt: '2027-01-01T00:00:00Z' },
+    body: { startAt: '2427-01-02T00:00:00Z', endAt: '2427-01-01T00:00:00Z' },
     status: 400,
     fields: ['endAt'],
   },

@@ -42,7 +42,7 @@ describe('POST /api/v1/schedules', () => {
       createdAt: T0.toISOString(),
       updatedAt: T0.toISOString(),
       // 02:30 in Berlin (UTC+1 in November) the next night
-      nextRunAt: '2026-11-24T01:30:00.000Z',
+      nextRunAt: '2426-11-24T01:30:00.000Z',
     });
     const stored = await h.db.collection('schedules').findOne({ _id: r.body.id });
     expect(stored?.createdAt).toEqual(T0);
@@ -50,21 +50,21 @@ describe('POST /api/v1/schedules', () => {
 
   it('computes nextRunAt for every, at, paused and exhausted maxRuns', async () => {
     expect((await create('every-30s', { schedule: { every: '30s' } })).nextRunAt).toBe(
-      '2026-11-23T10:00:30.000Z',
+      '2426-11-23T10:00:30.000Z',
     );
     expect((await create('at-past', { schedule: { at: ['2020-01-01T00:00:00Z'] } })).nextRunAt).toBeNull();
-    expect((await create('at-future', { schedule: { at: ['2026-12-01T11:00:00+01:00'] } })).nextRunAt).toBe(
-      '2026-12-01T10:00:00.000Z',
+    expect((await create('at-future', { schedule: { at: ['2426-12-01T11:00:00+01:00'] } })).nextRunAt).toBe(
+      '2426-12-01T10:00:00.000Z',
     );
     expect((await create('paused-one', { paused: true })).nextRunAt).toBeNull();
     const limited = await create('limited', { maxRuns: 1, schedule: { every: '1m' } });
-    expect(limited.nextRunAt).toBe('2026-11-23T10:01:00.000Z');
+    expect(limited.nextRunAt).toBe('2426-11-23T10:01:00.000Z');
     await h.deps.runs.claim({
       id: randomUUID(),
       scheduleId: limited.id,
       scheduleName: 'limited',
-      scheduledFor: new Date('2026-11-23T10:01:00Z'),
-      firedAt: new Date('2026-11-23T10:01:00Z'),
+      scheduledFor: new Date('2426-11-23T10:01:00Z'),
+      firedAt: new Date('2426-11-23T10:01:00Z'),
       trigger: 'schedule',
       leader: 'test-0',
       epoch: 1,
@@ -183,7 +183,7 @@ describe('PUT /api/v1/schedules/{id}', () => {
         createdAt: T0.toISOString(),
       });
       expect(r.body.description).toBeUndefined();
-      expect(r.body.updatedAt).toBe('2026-11-23T10:01:00.000Z');
+      expect(r.body.updatedAt).toBe('2426-11-23T10:01:00.000Z');
       for (const [header, version] of [
         ['2', 3],
         ['W/"3"', 4],
@@ -243,13 +243,13 @@ describe('PATCH /api/v1/schedules/{id}', () => {
     });
     expect(r.body.description).toBeUndefined();
     const kind = await send(h.app, 'PATCH', `/api/v1/schedules/${s.id}`, {
-      body: { schedule: { cron: null, timezone: null, every: '5m' }, startAt: '2026-11-23T09:00:00Z' },
+      body: { schedule: { cron: null, timezone: null, every: '5m' }, startAt: '2426-11-23T09:00:00Z' },
     });
     expect(kind.status, kind.text).toBe(200);
     expect(kind.body).toMatchObject({
       version: 3,
       schedule: { every: '5m' },
-      nextRunAt: '2026-11-23T10:05:00.000Z',
+      nextRunAt: '2426-11-23T10:05:00.000Z',
     });
   });
 
@@ -285,7 +285,7 @@ describe('pause, resume, trigger and runs', () => {
     expect(stale.status).toBe(412);
     const r = await send(h.app, 'POST', `/api/v1/schedules/${s.id}/resume`);
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ paused: false, version: 3, nextRunAt: '2026-11-24T01:30:00.000Z' });
+    expect(r.body).toMatchObject({ paused: false, version: 3, nextRunAt: '2426-11-24T01:30:00.000Z' });
     for (const action of ['pause', 'resume', 'trigger']) {
       expect((await send(h.app, 'POST', `/api/v1/schedules/${randomUUID()}/${action}`)).status).toBe(404);
     }

@@ -21,7 +21,7 @@ import {
   uniqueName,
 } from '../helpers/clients.ts';
 import { kubeconfigYaml } from '../stack/kube.ts';
-import { freePort } from '../stack/processes.ts';
+import { freePort } from '../stack/ports.ts';
 import { clusterView, type Replica, startReplica, stopReplica, waitReady } from '../stack/replicas.ts';
 import { KUBECTL, run } from './commands.ts';
 

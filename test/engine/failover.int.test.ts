@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, freshDb, stack, uniqueName } from '../helpers/clients.ts';
-import { freePort } from '../stack/processes.ts';
+import { freePort } from '../stack/ports.ts';
 import {
   clusterView,
   type Replica,

@@ -18,7 +18,7 @@ declare module 'vitest' {
 function pruneOldRuns(root: string): void {
   let runs: string[];
   try {
-    runs = readdirSync(root).filter((d) => /^run-\d+-\d+$/.test(d));
+    runs = readdirSync(root).filter((d) => /^run-\d+-\d+(-future)?$/.test(d));
   } catch {
     return;
   }
@@ -27,13 +27,21 @@ function pruneOldRuns(root: string): void {
     rmSync(join(root, d), { recursive: true, force: true });
 }
 
+/**
+ * The date check (project `int-future`, see vitest.config.ts): the tests that pin a clock run
+ * again against a database whose clock is this far ahead, as they would on a day more than a
+ * year after their dates. A fixed date in the past that meets a TTL index fails there at once.
+ */
+export const FUTURE_DAYS = 400;
+
 export default async function setup(project: TestProject) {
   const root = join(REPO_ROOT, '.local', 'test-stack');
   pruneOldRuns(root);
-  const dir = join(root, `run-${Date.now()}-${process.pid}`);
-  const { info, stop } = await startStack({ dir });
+  const future = project.name === 'int-future';
+  const dir = join(root, `run-${Date.now()}-${process.pid}${future ? '-future' : ''}`);
+  const { info, stop } = await startStack({ dir, dbClockOffsetDays: future ? FUTURE_DAYS : 0 });
   console.log(
-    `[stack] started in ${info.startMs} ms: Kubernetes ${info.kube.version} at ${info.kube.server}; ${info.mongo.server}; logs in ${dir}`,
+    `[stack${future ? ' for the date check' : ''}] started in ${info.startMs} ms: Kubernetes ${info.kube.version} at ${info.kube.server}; ${info.mongo.server}; logs in ${dir}`,
   );
   project.provide('stack', info);
   return async () => {

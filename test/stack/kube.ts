@@ -5,7 +5,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { freePort, type Managed, startProcess, stopProcess, waitFor } from './processes.ts';
+import { freePort } from './ports.ts';
+import { type Managed, startProcess, stopProcess, waitFor } from './processes.ts';
 
 export interface KubeInfo {
   server: string;

@@ -1,15 +1,52 @@
 // The MongoDB-protocol server for tests: MONGODB_URI if set (any real replica
 // set), else `mongod` on PATH as a one-node replica set, else SecantusDB from
 // the cache folder. Change streams need a replica set in every case.
+//
+// Background activity is made eager, not left to chance: the TTL monitor sweeps every second
+// (mongod and SecantusDB default to 60 s), so a test whose data expires fails at once and
+// every time rather than at a random row. SecantusDB 0.7.0b3 accepts `ttl_sweep_seconds` in its
+// config file but its command line never passes it on, so for it the stack sends its own
+// `secantusAdmin.pruneTtl` command (the same sweep, on demand) every second instead. `clockOffsetDays` runs the server's clock ahead
+// (libfaketime): the suite's date check runs tests that pin a clock against a database that
+// lives a year in the future, which is what any day after their dates looks like to a TTL.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { freePort, type Managed, startProcess, waitFor } from './processes.ts';
+import { freePort } from './ports.ts';
+import { type Managed, startProcess, waitFor } from './processes.ts';
 
 export interface MongoInfo {
   uri: string;
   server: string;
+}
+
+export interface StartedMongo {
+  info: MongoInfo;
+  procs: Managed[];
+  /** stops what runs in this process for the server (the TTL sweep); the server is in procs */
+  stop?: () => Promise<void>;
+}
+
+/** Runs SecantusDB's TTL sweep every `everyMs` from this process until stopped. */
+function sweepTtl(uri: string, everyMs: number): () => Promise<void> {
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 2000 });
+  let stopped = false;
+  let pending: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    if (stopped) return;
+    pending = client
+      .db('admin')
+      .command({ 'secantusAdmin.pruneTtl': 1 })
+      .catch(() => undefined); // a server that is down for a test's fault injection is no error here
+  }, everyMs);
+  timer.unref();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await pending;
+    await client.close(true);
+  };
 }
 
 export function redact(uri: string): string {
@@ -33,11 +70,41 @@ function which(cmd: string): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
+/** The seconds between TTL sweeps of the servers the tests start. */
+export const TTL_SWEEP_SECONDS = 1;
+
+const FAKETIME_LIBS = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/local/lib/faketime/libfaketime.so.1',
+];
+
+/** Environment that runs a child's wall clock `days` ahead (libfaketime from Debian's libfaketime). */
+export function clockAheadEnv(env: NodeJS.ProcessEnv, days: number): NodeJS.ProcessEnv {
+  if (days === 0) return env;
+  const lib = env.LEASECRON_FAKETIME_LIB ?? FAKETIME_LIBS.find((f) => existsSync(f));
+  if (!lib || !existsSync(lib)) {
+    throw new Error(
+      `moving the database clock ${days} days ahead needs libfaketime (looked for ${FAKETIME_LIBS.join(', ')}); ` +
+        "run `bash scripts/provision-stack.sh` (it installs Debian's libfaketime) or set LEASECRON_FAKETIME_LIB",
+    );
+  }
+  return { ...env, LD_PRELOAD: lib, FAKETIME: `+${days}d`, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+}
+
 export async function startMongo(
   dir: string,
-  opts: { env: NodeJS.ProcessEnv; secantusVenv: string | null; detached?: boolean },
-): Promise<{ info: MongoInfo; procs: Managed[] }> {
-  const given = opts.env.MONGODB_URI;
+  opts: {
+    env: NodeJS.ProcessEnv;
+    secantusVenv: string | null;
+    detached?: boolean;
+    /** run the server's wall clock this many days ahead (0: the real clock) */
+    clockOffsetDays?: number;
+  },
+): Promise<StartedMongo> {
+  const offset = opts.clockOffsetDays ?? 0;
+  // A server whose clock we move must be one we start: the date check ignores MONGODB_URI.
+  const given = offset === 0 ? opts.env.MONGODB_URI : undefined;
   if (given) {
     try {
       const r = await ping(given, 5000);
@@ -75,8 +142,10 @@ export async function startMongo(
         String(port),
         '--dbpath',
         join(dir, 'mongod-data'),
+        '--setParameter',
+        `ttlMonitorSleepSecs=${TTL_SWEEP_SECONDS}`,
       ],
-      { logFile: join(dir, 'mongod.log'), detached: opts.detached },
+      { logFile: join(dir, 'mongod.log'), detached: opts.detached, env: clockAheadEnv(process.env, offset) },
     );
     await waitFor('mongod', async () => (await ping(uri, 1000)) !== undefined, { timeoutMs: 30_000, proc });
     const client = new MongoClient(uri);
@@ -100,7 +169,13 @@ export async function startMongo(
       { timeoutMs: 30_000, proc },
     );
     const r = await ping(uri, 2000);
-    return { info: { uri, server: `mongod ${r.version} (one-node replica set)` }, procs: [proc] };
+    return {
+      info: {
+        uri,
+        server: `mongod ${r.version} (one-node replica set${offset === 0 ? '' : `, clock ${offset} days ahead`})`,
+      },
+      procs: [proc],
+    };
   }
   const venv = opts.secantusVenv;
   const python = venv ? join(venv, 'bin', 'python') : '';
@@ -125,15 +200,18 @@ export async function startMongo(
       '--log-level',
       'WARNING',
     ],
-    { logFile: join(dir, 'secantus.log'), detached: opts.detached },
+    { logFile: join(dir, 'secantus.log'), detached: opts.detached, env: clockAheadEnv(process.env, offset) },
   );
   await waitFor('SecantusDB', async () => (await ping(uri, 1000)) !== undefined, { timeoutMs: 60_000, proc });
   const r = await ping(uri, 2000);
+  const ahead = offset === 0 ? '' : `, clock ${offset} days ahead`;
   return {
     info: {
       uri,
-      server: `SecantusDB ${venv.replace(/.*secantus-/, '')} (reports MongoDB ${r.version}, replica set ${r.setName})`,
+      server: `SecantusDB ${venv.replace(/.*secantus-/, '')} (reports MongoDB ${r.version}, replica set ${r.setName}${ahead})`,
     },
     procs: [proc],
+    // A detached stack (make local-up) outlives this process: it keeps SecantusDB's own 60 s sweep.
+    ...(opts.detached ? {} : { stop: sweepTtl(uri, TTL_SWEEP_SECONDS * 1000) }),
   };
 }

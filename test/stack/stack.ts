@@ -37,7 +37,12 @@ export function provision(): { kubeBinDir: string; secantusVenv: string | null }
   return { kubeBinDir: vars.KUBE_BIN_DIR, secantusVenv: vars.SECANTUS_VENV ?? null };
 }
 
-export async function startStack(opts: { dir: string; detached?: boolean }): Promise<{
+export async function startStack(opts: {
+  dir: string;
+  detached?: boolean;
+  /** run the database's clock this many days ahead (the date check); default 0 */
+  dbClockOffsetDays?: number;
+}): Promise<{
   info: StackInfo;
   stop: () => Promise<void>;
 }> {
@@ -45,7 +50,9 @@ export async function startStack(opts: { dir: string; detached?: boolean }): Pro
   mkdirSync(opts.dir, { recursive: true });
   const paths = provision();
   const procs: Managed[] = [];
+  const hooks: (() => Promise<void>)[] = [];
   const stop = async () => {
+    await Promise.all(hooks.map((h) => h()));
     await Promise.all(procs.map((p) => stopProcess(p.pid)));
   };
   const [kube, mongo] = await Promise.allSettled([
@@ -54,10 +61,14 @@ export async function startStack(opts: { dir: string; detached?: boolean }): Pro
       env: process.env,
       secantusVenv: paths.secantusVenv,
       detached: opts.detached,
+      clockOffsetDays: opts.dbClockOffsetDays ?? 0,
     }),
   ]);
   if (kube.status === 'fulfilled') procs.push(...kube.value.procs);
-  if (mongo.status === 'fulfilled') procs.push(...mongo.value.procs);
+  if (mongo.status === 'fulfilled') {
+    procs.push(...mongo.value.procs);
+    if (mongo.value.stop) hooks.push(mongo.value.stop);
+  }
   if (kube.status === 'rejected' || mongo.status === 'rejected') {
     await stop();
     const errs = [kube, mongo]

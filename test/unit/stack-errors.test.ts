@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startMongo } from '../stack/mongo.ts';
-import { freePort } from '../stack/processes.ts';
+import { freePort } from '../stack/ports.ts';
 import { REPO_ROOT } from '../stack/stack.ts';
 
 describe('test stack set-up errors', () => {
