@@ -3,7 +3,10 @@
 BASE_URL ?= http://127.0.0.1:8080
 export BASE_URL
 API := node scripts/api.mjs
-LOCAL_STATE := .local/local/state.json
+# The local-up state folder (scripts/local.ts reads the same variable).
+LEASECRON_LOCAL_DIR ?= .local/local
+export LEASECRON_LOCAL_DIR
+LOCAL_STATE := $(LEASECRON_LOCAL_DIR)/state.json
 
 .PHONY: local-up local-down local-status create-schedule get-schedules get-schedule update-schedule delete-schedule trigger runs leader failover failover-kill logs
 
@@ -57,4 +60,4 @@ failover-kill: ## local only: SIGKILL the leader (a crash) and show the new one
 	node scripts/local.ts failover --kill
 
 logs: ## recent logs of every replica
-	@if [ -f $(LOCAL_STATE) ]; then tail -n 20 .local/local/leasecron-*.log; else $(MAKE) --no-print-directory k-logs; fi
+	@if [ -f $(LOCAL_STATE) ]; then tail -n 20 $(LEASECRON_LOCAL_DIR)/leasecron-*.log; else $(MAKE) --no-print-directory k-logs; fi

@@ -2,9 +2,12 @@
 // (kube-apiserver + etcd, a MongoDB-protocol server) and three leasecron replicas
 // as processes on 127.0.0.1:8080-8082, identities leasecron-0..2.
 //   node scripts/local.ts up | down | failover [--kill] | status
+// LEASECRON_LOCAL_DIR (default .local/local) and LEASECRON_LOCAL_PORT (default 8080) move the
+// state folder and the replicas' ports: the tests run this script with their own, so a
+// `make test` never sees or stops the user's `make local-up`.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { isAlive, stopProcess } from '../test/stack/processes.ts';
 import {
@@ -17,10 +20,14 @@ import {
 } from '../test/stack/replicas.ts';
 import { REPO_ROOT, type StackInfo, startStack } from '../test/stack/stack.ts';
 
-const DIR = join(REPO_ROOT, '.local', 'local');
+const DIR = resolve(REPO_ROOT, process.env.LEASECRON_LOCAL_DIR || join('.local', 'local'));
 const STATE = join(DIR, 'state.json');
 const ENTRY = 'dist/main.js';
-const BASE_PORT = 8080;
+const BASE_PORT = Number(process.env.LEASECRON_LOCAL_PORT || 8080);
+if (!Number.isInteger(BASE_PORT) || BASE_PORT < 1 || BASE_PORT > 65_533) {
+  console.error(`local: LEASECRON_LOCAL_PORT=${process.env.LEASECRON_LOCAL_PORT} is not a port (1-65533)`);
+  process.exit(2);
+}
 const REPLICAS = 3;
 
 interface State {

@@ -4,15 +4,16 @@
 // local-up), so the main flow runs the same scripts against three replicas this file starts on
 // free ports on the shared test stack, and fails over the way `node scripts/local.ts failover`
 // does (SIGTERM the leader, wait for another, restart the old one under the same identity and
-// port). A last test runs `node scripts/local.ts up / failover / down` itself, only when
-// 8080-8082 are free.
+// port). A last test runs `node scripts/local.ts up / failover / down` itself, with a state
+// folder and ports of its own (LEASECRON_LOCAL_DIR, LEASECRON_LOCAL_PORT): a user's running
+// `make local-up` (state in .local/local, ports 8080-8082) is neither seen nor stopped by it.
 
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, dropDb, stack, uniqueName } from '../helpers/clients.ts';
-import { freePort } from '../stack/processes.ts';
+import { allocatePorts, freePort } from '../stack/ports.ts';
 import {
   clusterView,
   type Replica,
@@ -26,7 +27,6 @@ import { REPO_ROOT } from '../stack/stack.ts';
 import { type CommandResult, run } from './commands.ts';
 
 const ENTRY = 'src/main.ts';
-const LOCAL_PORTS = [8080, 8081, 8082];
 
 interface RunItem {
   id: string;
@@ -252,18 +252,16 @@ describe('the demo targets without an API', () => {
 });
 
 // The real `make local-up` path, minus the Makefile's setup/build prerequisites (which may run
-// npm ci): the same script on the fixed ports, only when nobody else is using them.
-const busy: number[] = [];
-for (const port of LOCAL_PORTS) if (!(await portFree(port))) busy.push(port);
-if (busy.length > 0) {
-  console.log(
-    `[demo-flow] skipping the scripts/local.ts up/failover/down test: 127.0.0.1:${busy.join(', ')} in use (a local-up of your own?)`,
-  );
-}
-
-describe('node scripts/local.ts up / failover / down on 127.0.0.1:8080-8082', () => {
+// npm ci): the same script, in its own state folder and on ports of its own.
+describe('node scripts/local.ts up / failover / down, in a state folder and on ports of its own', () => {
   let started = false;
-  const local = (cmd: string) => run(process.execPath, ['scripts/local.ts', cmd], { timeoutMs: 90_000 });
+  let localPorts: number[] = [];
+  let localDir: string;
+  const local = (cmd: string) =>
+    run(process.execPath, ['scripts/local.ts', cmd], {
+      timeoutMs: 90_000,
+      env: { LEASECRON_LOCAL_DIR: localDir, LEASECRON_LOCAL_PORT: String(localPorts[0]) },
+    });
 
   /** dist/main.js is what local.ts runs: (re)build it when missing or older than any source. */
   function distStale(): boolean {
@@ -280,7 +278,9 @@ describe('node scripts/local.ts up / failover / down on 127.0.0.1:8080-8082', ()
   }
 
   beforeAll(async () => {
-    if (busy.length > 0 || !distStale()) return;
+    localPorts = await allocatePorts(3, { consecutive: true });
+    localDir = join(stack().dir, 'local-up');
+    if (!distStale()) return;
     const r = await run('npm', ['run', 'build'], { timeoutMs: 110_000 });
     if (r.code !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
   }, 120_000);
@@ -289,34 +289,30 @@ describe('node scripts/local.ts up / failover / down on 127.0.0.1:8080-8082', ()
     if (started) await local('down');
   }, 60_000);
 
-  it.skipIf(busy.length > 0)(
-    'up starts 3 replicas and names the leader; failover names a new one; down stops everything',
-    async () => {
-      started = true;
-      const up = await local('up');
-      expect(up.code, `${up.stdout}${up.stderr}`).toBe(0);
-      const leaderMatch = /local: 3 replicas ready in \d+ ms; leader: (leasecron-[0-2])$/m.exec(up.stdout);
-      expect(leaderMatch, up.stdout).not.toBeNull();
-      const leader = leaderMatch![1]!;
-      for (const [i, port] of LOCAL_PORTS.entries())
-        expect(up.stdout).toMatch(new RegExp(`^ {2}leasecron-${i} {2}http://127\\.0\\.0\\.1:${port} `, 'm'));
+  it('up starts 3 replicas and names the leader; failover names a new one; down stops everything', async () => {
+    started = true;
+    const up = await local('up');
+    expect(up.code, `${up.stdout}${up.stderr}`).toBe(0);
+    const leaderMatch = /local: 3 replicas ready in \d+ ms; leader: (leasecron-[0-2])$/m.exec(up.stdout);
+    expect(leaderMatch, up.stdout).not.toBeNull();
+    const leader = leaderMatch![1]!;
+    for (const [i, port] of localPorts.entries())
+      expect(up.stdout).toMatch(new RegExp(`^ {2}leasecron-${i} {2}http://127\\.0\\.0\\.1:${port} `, 'm'));
 
-      const failover = await local('failover');
-      expect(failover.code, `${failover.stdout}${failover.stderr}`).toBe(0);
-      expect(failover.stdout).toMatch(
-        new RegExp(`^local: leader is ${leader} \\(.*\\); sending SIGTERM$`, 'm'),
-      );
-      const next = /^local: new leader (leasecron-[0-2]) after (\d+) ms/m.exec(failover.stdout);
-      expect(next, failover.stdout).not.toBeNull();
-      expect(next![1]).not.toBe(leader);
-      expect(failover.stdout).toContain(`local: ${leader} restarted as a follower`);
+    const failover = await local('failover');
+    expect(failover.code, `${failover.stdout}${failover.stderr}`).toBe(0);
+    expect(failover.stdout).toMatch(
+      new RegExp(`^local: leader is ${leader} \\(.*\\); sending SIGTERM$`, 'm'),
+    );
+    const next = /^local: new leader (leasecron-[0-2]) after (\d+) ms/m.exec(failover.stdout);
+    expect(next, failover.stdout).not.toBeNull();
+    expect(next![1]).not.toBe(leader);
+    expect(failover.stdout).toContain(`local: ${leader} restarted as a follower`);
 
-      const down = await local('down');
-      started = false;
-      expect(down.code, `${down.stdout}${down.stderr}`).toBe(0);
-      expect(down.stdout).toMatch(/^local: stopped 3 replicas and the stack/m);
-      for (const port of LOCAL_PORTS) expect(await portFree(port), `port ${port} after down`).toBe(true);
-    },
-    120_000,
-  );
+    const down = await local('down');
+    started = false;
+    expect(down.code, `${down.stdout}${down.stderr}`).toBe(0);
+    expect(down.stdout).toMatch(/^local: stopped 3 replicas and the stack/m);
+    for (const port of localPorts) expect(await portFree(port), `port ${port} after down`).toBe(true);
+  }, 120_000);
 });
