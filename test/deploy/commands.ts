@@ -50,6 +50,11 @@ export function run(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A tool may exit before it reads its input (make printing a usage line): the write then
+    // fails with EPIPE, which is no error of the run — the exit code says what happened.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(opts.input ?? '');
   });
 }
