@@ -77,6 +77,9 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   const lifetime = new AbortController();
 
+  // No socketTimeoutMS: it is client-wide and would also cut the engine's change stream and
+  // snapshot; and `timeoutMS` is a no-op in driver 7.9. The API bounds its own waits instead
+  // (API_DB_TIMEOUT_MS, READY_TIMEOUT_MS; src/api/deadline.ts).
   const mongo = new MongoClient(config.mongodbUri, { appName: 'leasecron', serverSelectionTimeoutMS: 5000 });
   const db = mongo.db(config.mongodbDb);
   const schedules = new MongoScheduleStore(db);
@@ -160,7 +163,7 @@ async function main(): Promise<void> {
     now: () => new Date(),
     ready: async () => {
       if (!indexesReady) return false;
-      await db.command({ ping: 1 }, { timeoutMS: 1000 });
+      await db.command({ ping: 1 }); // bounded by READY_TIMEOUT_MS in the /readyz route
       return true;
     },
     cluster: () => ({

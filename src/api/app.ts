@@ -2,6 +2,7 @@
 // tests call app.request() in-process and main.ts serves it with @hono/node-server.
 import { Hono } from 'hono';
 import { bearerAuth } from './auth.ts';
+import { dbDeadline } from './deadline.ts';
 import { renderDocsPage } from './docs-page.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { ApiError, createErrorHandler, problemResponse, rawPath } from './problem.ts';
@@ -40,6 +41,8 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
 
   app.use('*', requestLog(deps.logger, deps.metrics));
   if (deps.config.apiToken !== undefined) app.use('/api/*', bearerAuth(deps.config.apiToken));
+  // Routes reach the stores only through c.var.stores, bounded per request (deadline.ts).
+  app.use('/api/*', dbDeadline(deps));
 
   registerOpsRoutes(app, deps);
   const openapi = buildOpenApiDocument();

@@ -23,7 +23,9 @@ export interface ClusterStatus {
 export interface ApiDeps {
   schedules: ScheduleStore;
   runs: RunStore;
-  config: Pick<Config, 'apiToken' | 'bodyLimitBytes'>;
+  /** The timeouts default to the documented API_DB_TIMEOUT_MS and READY_TIMEOUT_MS when absent. */
+  config: Pick<Config, 'apiToken' | 'bodyLimitBytes'> &
+    Partial<Pick<Config, 'apiDbTimeoutMs' | 'readyTimeoutMs'>>;
   logger: Logger;
   metrics: Metrics;
   now: () => Date;
@@ -33,7 +35,13 @@ export interface ApiDeps {
   cluster?: () => Promise<ClusterStatus> | ClusterStatus;
 }
 
-/** Hono environment: per-request variables set by the request-log middleware. */
+/** The stores as one request sees them: every call bounded by the request's database budget. */
+export interface RequestStores {
+  schedules: ScheduleStore;
+  runs: RunStore;
+}
+
+/** Hono environment: per-request variables set by the request-log and deadline middleware. */
 export interface AppEnv {
-  Variables: { requestId: string };
+  Variables: { requestId: string; stores: RequestStores };
 }

@@ -18,6 +18,8 @@ export const DEFAULTS = {
   LEADER_LABEL: 'leasecron.io/role',
   SHUTDOWN_TIMEOUT_SECONDS: '20',
   MAX_CATCHUP_PER_SCHEDULE: '100',
+  API_DB_TIMEOUT_MS: '1500',
+  READY_TIMEOUT_MS: '1000',
 } as const;
 
 export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -119,6 +121,18 @@ export const CONFIG_DOCS = [
     name: 'MAX_CATCHUP_PER_SCHEDULE',
     default: DEFAULTS.MAX_CATCHUP_PER_SCHEDULE,
     description: 'Most missed occurrences fired per schedule by the fireAll misfire policy, 1..10000.',
+  },
+  {
+    name: 'API_DB_TIMEOUT_MS',
+    default: DEFAULTS.API_DB_TIMEOUT_MS,
+    description:
+      'Milliseconds one API request waits for MongoDB in total before it answers 503 with Retry-After, 100..60000; keep below 2000 (answers within 2 s).',
+  },
+  {
+    name: 'READY_TIMEOUT_MS',
+    default: DEFAULTS.READY_TIMEOUT_MS,
+    description:
+      'Milliseconds /readyz waits for MongoDB’s ping before it answers 503, 100..60000; keep below the readiness probe’s timeoutSeconds.',
   },
 ] as const satisfies readonly ConfigDoc[];
 

@@ -41,6 +41,8 @@ describe('loadConfig defaults', () => {
       shutdownTimeoutMs: 20_000,
       jobNamespaces: ['default'],
       maxCatchupPerSchedule: 100,
+      apiDbTimeoutMs: 1500,
+      readyTimeoutMs: 1000,
     });
   });
 
@@ -78,6 +80,8 @@ describe('loadConfig defaults', () => {
         SHUTDOWN_TIMEOUT_SECONDS: '0.25',
         JOB_NAMESPACES: 'batch, ops ,,batch',
         MAX_CATCHUP_PER_SCHEDULE: '5',
+        API_DB_TIMEOUT_MS: '800',
+        READY_TIMEOUT_MS: '60000',
       },
       outOfCluster,
     );
@@ -101,6 +105,8 @@ describe('loadConfig defaults', () => {
       shutdownTimeoutMs: 250,
       jobNamespaces: ['batch', 'ops'],
       maxCatchupPerSchedule: 5,
+      apiDbTimeoutMs: 800,
+      readyTimeoutMs: 60_000,
     });
   });
 });
@@ -150,6 +156,10 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     ['JOB_NAMESPACES', 'default,Batch'],
     ['MAX_CATCHUP_PER_SCHEDULE', '0'],
     ['MAX_CATCHUP_PER_SCHEDULE', '12abc'],
+    ['API_DB_TIMEOUT_MS', '99'],
+    ['API_DB_TIMEOUT_MS', '1.5s'],
+    ['READY_TIMEOUT_MS', '60001'],
+    ['READY_TIMEOUT_MS', '1e3'],
   ])('%s=%j', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.variable).toBe(name);

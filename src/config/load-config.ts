@@ -53,6 +53,10 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   readonly jobNamespaces: readonly string[];
   readonly maxCatchupPerSchedule: number;
+  /** Total time one API request may wait for MongoDB before it answers 503. */
+  readonly apiDbTimeoutMs: number;
+  /** Time /readyz waits for MongoDB's answer before it reports not ready. */
+  readonly readyTimeoutMs: number;
 }
 
 const TIMING = ['LEASE_DURATION_SECONDS', 'RENEW_DEADLINE_SECONDS', 'RETRY_PERIOD_SECONDS'] as const;
@@ -173,6 +177,8 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
   const shutdownTimeoutMs = withDefault('SHUTDOWN_TIMEOUT_SECONDS', (r) => parseSecondsToMs(r, 3600));
   const jobNamespaces = parseJobNamespaces(get('JOB_NAMESPACES'), podNamespace, report);
   const maxCatchupPerSchedule = withDefault('MAX_CATCHUP_PER_SCHEDULE', (r) => parseInteger(r, 1, 10_000));
+  const apiDbTimeoutMs = withDefault('API_DB_TIMEOUT_MS', (r) => parseInteger(r, 100, 60_000));
+  const readyTimeoutMs = withDefault('READY_TIMEOUT_MS', (r) => parseInteger(r, 100, 60_000));
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -196,6 +202,8 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
     shutdownTimeoutMs,
     jobNamespaces,
     maxCatchupPerSchedule,
+    apiDbTimeoutMs,
+    readyTimeoutMs,
   });
 }
 

@@ -37,6 +37,22 @@ export function provision(): { kubeBinDir: string; secantusVenv: string | null }
   return { kubeBinDir: vars.KUBE_BIN_DIR, secantusVenv: vars.SECANTUS_VENV ?? null };
 }
 
+/**
+ * Provisions only the MongoDB-protocol server, for a test that starts a dedicated one (to freeze
+ * or kill it): MONGODB_URI is ignored here, since a shared external server is not ours to stop.
+ */
+export function provisionMongo(): { secantusVenv: string | null } {
+  const { MONGODB_URI: _shared, ...env } = process.env;
+  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'provision-stack.sh'), 'mongo'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    env,
+  });
+  if (r.status !== 0) throw new Error(`scripts/provision-stack.sh mongo failed (exit ${r.status})`);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('SECANTUS_VENV='));
+  return { secantusVenv: line ? line.slice('SECANTUS_VENV='.length) : null };
+}
+
 export async function startStack(opts: {
   dir: string;
   detached?: boolean;

@@ -11,11 +11,12 @@ export const RUNS = `${SCHEDULE}/runs`;
 export const TRIGGER = `${SCHEDULE}/trigger`;
 
 export function registerRunRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
-  const { schedules, runs, now } = deps;
+  const { now } = deps;
 
   app.get(RUNS, async (c) => {
     const id = parseId(c.req.param('id'));
     const query = parsePageQuery(c.req.queries());
+    const { schedules, runs } = c.var.stores;
     if (!(await schedules.get(id))) throw new NotFoundError(id);
     const page = await runs.list(id, query);
     return c.json({ items: page.items.map(runResource), nextCursor: page.nextCursor });
@@ -23,6 +24,7 @@ export function registerRunRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
 
   app.post(TRIGGER, async (c) => {
     const id = parseId(c.req.param('id'));
+    const { schedules, runs } = c.var.stores;
     const schedule = await schedules.get(id);
     if (!schedule) throw new NotFoundError(id);
     const run = await runs.requestManual(schedule, now());

@@ -23,7 +23,7 @@ function validated(body: unknown): ScheduleInput {
 }
 
 export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
-  const { schedules, runs, now } = deps;
+  const { now } = deps;
   const limit = limitBody(deps.config.bodyLimitBytes);
 
   const respond = async (
@@ -32,10 +32,11 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
     status: 200 | 201,
   ) => {
     c.header('etag', etagOf(schedule.version));
-    return c.json(await scheduleResource(schedule, runs, now()), status);
+    return c.json(await scheduleResource(schedule, c.var.stores.runs, now()), status);
   };
 
   app.get(SCHEDULES, async (c) => {
+    const { schedules, runs } = c.var.stores;
     const query = parseListQuery(c.req.queries());
     const page = await schedules.list(query);
     const at = now();
@@ -45,14 +46,14 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
 
   app.post(SCHEDULES, limit, async (c) => {
     const input = validated(await readJsonBody(c, JSON_TYPES));
-    const created = await schedules.create(input, now());
+    const created = await c.var.stores.schedules.create(input, now());
     c.header('location', `${SCHEDULES}/${created.id}`);
     return respond(c, created, 201);
   });
 
   app.get(SCHEDULE, async (c) => {
     const id = parseId(c.req.param('id'));
-    const schedule = await schedules.get(id);
+    const schedule = await c.var.stores.schedules.get(id);
     if (!schedule) throw new NotFoundError(id);
     return respond(c, schedule, 200);
   });
@@ -61,7 +62,7 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
     const id = parseId(c.req.param('id'));
     const ifMatch = parseIfMatch(c.req.header('if-match'));
     const input = validated(await readJsonBody(c, JSON_TYPES));
-    const replaced = await schedules.replace(id, input, { ifVersion: ifMatch, now: now() });
+    const replaced = await c.var.stores.schedules.replace(id, input, { ifVersion: ifMatch, now: now() });
     return respond(c, replaced, 200);
   });
 
@@ -73,7 +74,7 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
       throw new ApiError(400, 'a merge patch must be a JSON object', {
         errors: [{ field: '', message: 'expected a JSON object' }],
       });
-    const updated = await updateSchedule(schedules, id, ifMatch, now, (current) =>
+    const updated = await updateSchedule(c.var.stores.schedules, id, ifMatch, now, (current) =>
       validated(applyMergePatch(inputRepresentation(current), patch)),
     );
     return respond(c, updated, 200);
@@ -82,7 +83,7 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
   app.delete(SCHEDULE, async (c) => {
     const id = parseId(c.req.param('id'));
     const ifMatch = parseIfMatch(c.req.header('if-match'));
-    if (!(await schedules.delete(id, { ifVersion: ifMatch }))) throw new NotFoundError(id);
+    if (!(await c.var.stores.schedules.delete(id, { ifVersion: ifMatch }))) throw new NotFoundError(id);
     return c.body(null, 204);
   });
 
@@ -93,7 +94,7 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
     app.post(`${SCHEDULE}/${action}`, async (c) => {
       const id = parseId(c.req.param('id'));
       const ifMatch = parseIfMatch(c.req.header('if-match'));
-      const updated = await updateSchedule(schedules, id, ifMatch, now, (current) => ({
+      const updated = await updateSchedule(c.var.stores.schedules, id, ifMatch, now, (current) => ({
         ...storedInput(current),
         paused,
       }));
