@@ -15,7 +15,7 @@ import { MongoClient } from 'mongodb';
 import pino from 'pino';
 import { createActionRunner } from '../src/actions/runner.ts';
 import { Engine } from '../src/engine/engine.ts';
-import type { Schedule } from '../src/schedule/schema.ts';
+import type { DecodedSchedule } from '../src/schedule/stored.ts';
 import { ensureIndexes } from '../src/store/indexes.ts';
 import { MongoRunStore } from '../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../src/store/mongo-schedule-store.ts';
@@ -101,7 +101,7 @@ async function child(): Promise<void> {
 
   // The database's and driver's share: the snapshot read alone.
   const r0 = performance.now();
-  const snapshot: Schedule[] = [];
+  const snapshot: DecodedSchedule[] = [];
   for await (const s of schedules.all()) snapshot.push(s);
   const snapshotReadMs = performance.now() - r0;
   gc();

@@ -167,6 +167,7 @@ async function engineRun(db: Db, n: number, dbPid: number | undefined) {
       armed() {},
       streamEvent() {},
       streamRestart() {},
+      invalid() {},
     },
     onArmed: (id, _v, next) => {
       const now = wallNow();

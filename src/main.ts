@@ -32,6 +32,7 @@ function engineMetrics(m: Metrics['engine']): EngineMetrics {
     armed: (n) => m.armedSchedules.set(n),
     streamEvent: (kind) => m.changeStreamEvents.inc({ kind }),
     streamRestart: (reason) => m.changeStreamRestarts.inc({ reason }),
+    invalid: (n) => m.invalidSchedules.set(n),
   };
 }
 

@@ -80,7 +80,11 @@ const precondition = problemResponse(
 );
 const conflict = problemResponse(
   409,
-  'Another schedule has this name, or (without If-Match) the schedule kept changing.',
+  'Another schedule has this name, or (without If-Match) the schedule kept changing, or its stored document is not a valid schedule.',
+);
+const invalidStored = problemResponse(
+  409,
+  'The stored document is not a valid schedule (written around the API); `errors` names each problem. Replace it with PUT or delete it.',
 );
 const bodyProblems = {
   ...problemResponse(413, 'The body is larger than BODY_LIMIT_BYTES.'),
@@ -137,7 +141,14 @@ function apiPaths(): Record<string, Record<string, Operation>> {
           },
           ...pageParams,
         ],
-        responses: { 200: { description: 'A page of schedules.', content: json('SchedulePage') }, ...bad },
+        responses: {
+          200: {
+            description:
+              'A page of schedules. Stored documents that are not valid schedules are left out, so a page may hold fewer than `limit`; follow `nextCursor` until it is null.',
+            content: json('SchedulePage'),
+          },
+          ...bad,
+        },
       }),
       post: s({
         operationId: 'createSchedule',
@@ -163,7 +174,7 @@ function apiPaths(): Record<string, Record<string, Operation>> {
         operationId: 'getSchedule',
         summary: 'Read a schedule',
         parameters: [idParam],
-        responses: { 200: scheduleOk('The schedule.'), ...bad, ...notFound },
+        responses: { 200: scheduleOk('The schedule.'), ...bad, ...notFound, ...invalidStored },
       }),
       put: s({
         operationId: 'replaceSchedule',
@@ -234,6 +245,7 @@ function apiPaths(): Record<string, Record<string, Operation>> {
           },
           ...bad,
           ...notFound,
+          ...invalidStored,
         },
       }),
     },

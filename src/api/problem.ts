@@ -9,6 +9,7 @@ import type { FieldError } from '../schedule/schema.ts';
 import {
   DuplicateNameError,
   InvalidCursorError,
+  InvalidStoredScheduleError,
   NotFoundError,
   StoreUnavailableError,
   VersionConflictError,
@@ -88,6 +89,14 @@ export function toApiError(err: unknown): ApiError | null {
       headers: { etag: `"${err.actual}"` },
       cause: err,
     });
+  if (err instanceof InvalidStoredScheduleError)
+    // The request is fine; the stored resource is not (written around the API). Not a
+    // 500: the client can resolve it, with a PUT or a DELETE.
+    return new ApiError(
+      409,
+      `the stored document of schedule '${err.id}' is not a valid schedule (was it written around the API?); replace it with PUT or delete it`,
+      { errors: err.errors, cause: err },
+    );
   if (err instanceof InvalidCursorError)
     return new ApiError(400, err.message, {
       errors: [{ field: 'cursor', message: err.message }],

@@ -8,7 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult } from '../actions/types.ts';
 import type { Schedule } from '../schedule/schema.ts';
-import { ChangeHistoryLostError, CounterUpdateError, StoreUnavailableError } from '../store/errors.ts';
+import { describeProblems, type InvalidStoredSchedule } from '../schedule/stored.ts';
+import {
+  ChangeHistoryLostError,
+  CounterUpdateError,
+  InvalidStoredScheduleError,
+  StoreUnavailableError,
+} from '../store/errors.ts';
 import type { ClaimRequest, ResumeToken, Run, ScheduleChange, ScheduleChangeStream } from '../store/types.ts';
 import { ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
 import { TimerHeap } from './timer-heap.ts';
@@ -89,6 +95,12 @@ export class Engine {
   readonly #d: EngineDeps;
   readonly #m: EngineMetrics;
   readonly #entries = new Map<string, Entry>();
+  /**
+   * Schedules whose stored document is not a valid schedule, by id → that document's
+   * version (0 when unreadable): idle, with no entry, until a valid newer version or a
+   * delete arrives. Kept so a replayed older valid version cannot re-arm them.
+   */
+  readonly #invalid = new Map<string, number>();
   readonly #timers: TimerHeap;
   readonly #instance: string;
   #term = 0;
@@ -180,8 +192,10 @@ export class Engine {
     this.#manualTimer = null;
     for (const c of this.#running) c.abort();
     this.#entries.clear();
+    this.#invalid.clear();
     this.#shared = new Map();
     this.#m.armed(0);
+    this.#m.invalid(0);
     const stream = this.#stream;
     this.#stream = null;
     this.#token = null;
@@ -215,14 +229,21 @@ export class Engine {
     this.#token = stream.resumeToken;
     const lastClaimed = await this.#d.runs.lastClaimed();
     const seen = new Set<string>();
-    for await (const s of this.#d.schedules.all()) {
+    for await (const d of this.#d.schedules.all()) {
       if (term !== this.#term) return;
-      seen.add(s.id);
-      this.#upsert(s, lastClaimed.get(s.id));
+      if (d.ok) {
+        seen.add(d.schedule.id);
+        this.#upsert(d.schedule, lastClaimed.get(d.schedule.id));
+      } else {
+        seen.add(d.id);
+        this.#invalidate(d);
+      }
     }
     if (term !== this.#term) return;
     for (const id of [...this.#entries.keys()]) if (!seen.has(id)) this.#remove(id);
+    for (const id of [...this.#invalid.keys()]) if (!seen.has(id)) this.#invalid.delete(id);
     this.#m.armed(this.#timers.size);
+    this.#m.invalid(this.#invalid.size);
   }
 
   async #followStream(term: number): Promise<void> {
@@ -274,11 +295,18 @@ export class Engine {
   #apply(change: ScheduleChange): void {
     this.#m.streamEvent(change.kind);
     if (change.kind === 'upsert') this.#upsert(change.schedule, undefined);
+    else if (change.kind === 'invalid') this.#invalidate(change);
     else if (change.kind === 'delete') this.#remove(change.id);
     this.#m.armed(this.#timers.size);
+    this.#m.invalid(this.#invalid.size);
   }
 
   #upsert(full: Schedule, lastClaimed: Date | undefined): void {
+    const broken = this.#invalid.get(full.id);
+    if (broken !== undefined) {
+      if (broken >= full.version) return; // older than the invalid document that replaced it
+      this.#invalid.delete(full.id); // fixed: from here on like a new schedule
+    }
     const existing = this.#entries.get(full.id);
     if (existing && existing.schedule.version >= full.version) return; // replayed or stale event
     // Superseded versions and deleted schedules leave entries behind: start over when stale.
@@ -307,7 +335,33 @@ export class Engine {
     this.#evaluate(entry, this.#d.now());
   }
 
+  /**
+   * A stored document that is not a valid schedule (written around the API). Only that
+   * schedule stops: it idles, named in a warn line, until a valid newer version arrives
+   * or it is deleted. Versions order it like any edit, so a stale or replayed invalid
+   * document cannot stop the version that superseded it.
+   */
+  #invalidate(bad: InvalidStoredSchedule): void {
+    const version = bad.version ?? 0;
+    const problems = describeProblems(bad.errors);
+    const armed = this.#entries.get(bad.id);
+    if (armed && armed.schedule.version >= version) {
+      this.#d.logger.warn(
+        { scheduleId: bad.id, version: bad.version, problems, runningVersion: armed.schedule.version },
+        'stored schedule document is not valid, but is not newer than the version armed; that version keeps running',
+      );
+      return;
+    }
+    if (armed) this.#remove(bad.id);
+    this.#invalid.set(bad.id, Math.max(version, this.#invalid.get(bad.id) ?? 0));
+    this.#d.logger.warn(
+      { scheduleId: bad.id, version: bad.version, problems },
+      'stored schedule document is not valid; this schedule stays idle until it is replaced or deleted',
+    );
+  }
+
   #remove(id: string): void {
+    this.#invalid.delete(id);
     const e = this.#entries.get(id);
     if (!e) return;
     this.#timers.disarm(id);
@@ -548,7 +602,17 @@ export class Engine {
   async #startManual(run: Run, term: number): Promise<void> {
     // A trigger sent right after a create may arrive before the stream's insert event.
     let e = this.#entries.get(run.scheduleId);
-    const schedule = e?.schedule ?? (await this.#d.schedules.get(run.scheduleId));
+    let schedule = e?.schedule ?? null;
+    let missing = 'the schedule no longer exists';
+    if (!schedule) {
+      try {
+        schedule = await this.#d.schedules.get(run.scheduleId);
+      } catch (err) {
+        // Fail this run rather than the poll: later triggers must not queue behind it.
+        if (!(err instanceof InvalidStoredScheduleError)) throw err;
+        missing = err.message;
+      }
+    }
     if (term !== this.#term) return;
     const firedAt = this.#d.now();
     const won = await this.#d.runs.startManual(
@@ -568,7 +632,7 @@ export class Engine {
         status: 'failed',
         finishedAt: this.#d.now(),
         attempts: 0,
-        error: 'the schedule no longer exists',
+        error: missing,
       });
       return;
     }

@@ -12,6 +12,8 @@ export interface EngineMetrics {
   armed(count: number): void;
   streamEvent(kind: string): void;
   streamRestart(reason: string): void;
+  /** Schedules left idle because their stored document is not a valid schedule. */
+  invalid(count: number): void;
 }
 
 export const noopEngineMetrics: EngineMetrics = {
@@ -20,6 +22,7 @@ export const noopEngineMetrics: EngineMetrics = {
   armed() {},
   streamEvent() {},
   streamRestart() {},
+  invalid() {},
 };
 
 export interface EngineDeps {

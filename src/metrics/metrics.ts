@@ -46,6 +46,11 @@ export function createMetrics() {
       help: 'Schedules with an armed timer on this replica (0 on followers).',
       registers,
     }),
+    invalidSchedules: new Gauge({
+      name: 'leasecron_invalid_schedules',
+      help: 'Schedules the leader leaves idle because their stored document is not a valid schedule (0 on followers); a warn log line names each.',
+      registers,
+    }),
     fires: new Counter({
       name: 'leasecron_fires_total',
       help: 'Occurrences handled by this leader, by result (duplicate: already claimed by another fire).',

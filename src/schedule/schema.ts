@@ -229,12 +229,15 @@ export const LabelsSchema = z
   .refine((l) => Object.keys(l).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`)
   .meta({ examples: [{ team: 'a' }] });
 
-const NameSchema = dnsLabel('name').meta({
+export const NameSchema = dnsLabel('name').meta({
   description: 'Unique; used in Kubernetes Job names.',
   examples: ['nightly-report'],
 });
-const DescriptionSchema = z.string().max(1000);
-const MaxRunsSchema = z.int().min(1).meta({ description: 'Stop after this many runs; null for no limit.' });
+export const DescriptionSchema = z.string().max(1000);
+export const MaxRunsSchema = z
+  .int()
+  .min(1)
+  .meta({ description: 'Stop after this many runs; null for no limit.' });
 
 const InstantInputSchema = IsoDateTimeSchema.transform((s) => new Date(s));
 

@@ -1,5 +1,8 @@
 // Store errors as classes, so the API and the engine decide with `instanceof`
 // (409 vs 412 vs 503, retry vs give up) rather than by matching message text.
+import type { FieldError } from '../schedule/field-errors.ts';
+import { describeProblems, type InvalidStoredSchedule } from '../schedule/stored.ts';
+
 export class StoreError extends Error {
   override name = 'StoreError';
 }
@@ -30,6 +33,23 @@ export class VersionConflictError extends StoreError {
     super(`version mismatch: If-Match asked for version ${expected}, the schedule is at version ${actual}`);
     this.expected = expected;
     this.actual = actual;
+  }
+}
+
+/**
+ * The stored document is not a valid schedule (written around the API: mongosh, a
+ * restore, another version). Reads of that one schedule fail with this; lists skip it.
+ */
+export class InvalidStoredScheduleError extends StoreError {
+  override name = 'InvalidStoredScheduleError';
+  readonly id: string;
+  readonly version: number | null;
+  readonly errors: FieldError[];
+  constructor(invalid: InvalidStoredSchedule) {
+    super(`the stored schedule '${invalid.id}' is not valid: ${describeProblems(invalid.errors)}`);
+    this.id = invalid.id;
+    this.version = invalid.version;
+    this.errors = invalid.errors;
   }
 }
 

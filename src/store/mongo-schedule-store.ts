@@ -1,11 +1,20 @@
 // ScheduleStore on MongoDB: one document per schedule, `_id` is the id, `version`
 // is +1 on every write and makes conditional writes (If-Match) a single atomic
-// update, and the change stream feeds the leader's engine.
+// update, and the change stream feeds the leader's engine. Documents are decoded on
+// every read (schedule/stored.ts): one written around the API that is not a valid
+// schedule is reported as such, never handed on as a Schedule.
 import { randomUUID } from 'node:crypto';
 import type { ChangeStream, ChangeStreamDocument, Collection, Db, Filter } from 'mongodb';
 import type { Schedule, ScheduleInput } from '../schedule/schema.ts';
+import { type DecodedSchedule, decodeStoredSchedule } from '../schedule/stored.ts';
 import { decodeCursor, pageOf } from './cursor.ts';
-import { ChangeHistoryLostError, DuplicateNameError, NotFoundError, VersionConflictError } from './errors.ts';
+import {
+  ChangeHistoryLostError,
+  DuplicateNameError,
+  InvalidStoredScheduleError,
+  NotFoundError,
+  VersionConflictError,
+} from './errors.ts';
 import { isDuplicateKey, mapMongoError, rethrow } from './mongo-errors.ts';
 import type {
   ListSchedulesQuery,
@@ -23,9 +32,17 @@ import type {
  */
 export type ScheduleDoc = Omit<Schedule, 'id'> & { _id: string; labelPairs?: string[] };
 
-export function toSchedule(doc: ScheduleDoc): Schedule {
+/** A document this process just built from a validated input (create): no need to decode it. */
+function toSchedule(doc: ScheduleDoc): Schedule {
   const { _id, labelPairs: _l, ...rest } = doc;
   return { id: _id, ...rest } as Schedule;
+}
+
+/** A document read back from the collection, which anyone may have written. */
+function decoded(doc: ScheduleDoc): Schedule {
+  const d = decodeStoredSchedule(doc);
+  if (d.ok) return d.schedule;
+  throw new InvalidStoredScheduleError(d);
 }
 
 function labelPairs(labels: Record<string, string>): string[] {
@@ -52,11 +69,13 @@ export class MongoScheduleStore implements ScheduleStore {
 
   async get(id: string): Promise<Schedule | null> {
     const doc = await this.#col.findOne({ _id: id }).catch(rethrow);
-    return doc ? toSchedule(doc) : null;
+    return doc ? decoded(doc) : null;
   }
 
   async list(query: ListSchedulesQuery): Promise<Page<Schedule>> {
-    const filter: Filter<ScheduleDoc> = {};
+    // Pages are keyed by createdAt: a document without a creation date is no schedule,
+    // and could not be paged past, so it is not read at all.
+    const filter: Filter<ScheduleDoc> = { createdAt: { $type: 'date' } };
     if (query.paused !== undefined) filter.paused = query.paused;
     const pairs = labelPairs(query.labels ?? {});
     if (pairs.length > 0) filter.labelPairs = { $all: pairs };
@@ -74,7 +93,15 @@ export class MongoScheduleStore implements ScheduleStore {
       .limit(query.limit + 1)
       .toArray()
       .catch(rethrow);
-    return pageOf(docs.map(toSchedule), query.limit, (x) => ({ t: x.createdAt.getTime(), id: x.id }));
+    // The page (and its cursor) is cut from the documents read; invalid ones are then
+    // left out, so a page may hold fewer than `limit` schedules but never hides one.
+    const page = pageOf(docs, query.limit, (d) => ({ t: d.createdAt.getTime(), id: String(d._id) }));
+    const items: Schedule[] = [];
+    for (const doc of page.items) {
+      const d = decodeStoredSchedule(doc);
+      if (d.ok) items.push(d.schedule);
+    }
+    return { items, nextCursor: page.nextCursor };
   }
 
   async replace(
@@ -82,8 +109,13 @@ export class MongoScheduleStore implements ScheduleStore {
     input: ScheduleInput,
     opts: { ifVersion?: number; now: Date },
   ): Promise<Schedule> {
-    const filter: Filter<ScheduleDoc> = { _id: id };
-    if (opts.ifVersion !== undefined) filter.version = opts.ifVersion;
+    // The replace keeps `createdAt` and increments `version`: a document written around
+    // the API without them is refused below rather than written and still broken.
+    const filter: Filter<ScheduleDoc> = {
+      _id: id,
+      createdAt: { $type: 'date' },
+      version: opts.ifVersion ?? { $gte: 1 },
+    };
     const { name: _n, ...fields } = input;
     // Fields absent from the new input (e.g. `description`) must disappear: $unset them.
     const unset: Record<string, ''> = {};
@@ -108,10 +140,14 @@ export class MongoScheduleStore implements ScheduleStore {
       if (isDuplicateKey(err)) throw new DuplicateNameError(input.name, { cause: err });
       throw mapMongoError(err);
     }
-    if (updated) return toSchedule(updated);
-    const current = await this.get(id);
+    if (updated) return decoded(updated);
+    const current = await this.#col.findOne({ _id: id }).catch(rethrow);
     if (!current) throw new NotFoundError(id);
-    throw new VersionConflictError(opts.ifVersion ?? -1, current.version);
+    if (opts.ifVersion !== undefined && current.version !== opts.ifVersion)
+      throw new VersionConflictError(opts.ifVersion, current.version);
+    const d = decodeStoredSchedule(current);
+    if (!d.ok) throw new InvalidStoredScheduleError(d);
+    throw new VersionConflictError(opts.ifVersion ?? -1, current.version); // changed meanwhile
   }
 
   async delete(id: string, opts: { ifVersion?: number } = {}): Promise<boolean> {
@@ -120,15 +156,15 @@ export class MongoScheduleStore implements ScheduleStore {
     const r = await this.#col.deleteOne(filter).catch(rethrow);
     if (r.deletedCount === 1) return true;
     if (opts.ifVersion === undefined) return false;
-    const current = await this.get(id);
+    const current = await this.#col.findOne({ _id: id }, { projection: { version: 1 } }).catch(rethrow);
     if (!current) return false;
     throw new VersionConflictError(opts.ifVersion, current.version);
   }
 
-  async *all(): AsyncIterable<Schedule> {
+  async *all(): AsyncIterable<DecodedSchedule> {
     const cursor = this.#col.find({}).sort({ _id: 1 }).batchSize(5000);
     try {
-      for await (const doc of cursor) yield toSchedule(doc);
+      for await (const doc of cursor) yield decodeStoredSchedule(doc);
     } catch (e) {
       throw mapMongoError(e);
     } finally {
@@ -199,10 +235,12 @@ export function toChange(ev: ChangeStreamDocument<ScheduleDoc>): ScheduleChange 
   switch (ev.operationType) {
     case 'insert':
     case 'replace':
-    case 'update':
-      return ev.fullDocument
-        ? { kind: 'upsert', schedule: toSchedule(ev.fullDocument), token }
-        : { kind: 'noop', token };
+    case 'update': {
+      if (!ev.fullDocument) return { kind: 'noop', token };
+      const d = decodeStoredSchedule(ev.fullDocument);
+      if (d.ok) return { kind: 'upsert', schedule: d.schedule, token };
+      return { kind: 'invalid', id: d.id, version: d.version, errors: d.errors, token };
+    }
     case 'delete':
       return { kind: 'delete', id: String(ev.documentKey._id), token };
     case 'drop':

@@ -1,6 +1,7 @@
 // The narrow storage interfaces that the API and the engine use. Neither imports
 // the MongoDB driver: they talk to these, and mongo-*.ts implement them.
 import type { Schedule, ScheduleInput } from '../schedule/schema.ts';
+import type { DecodedSchedule, InvalidStoredSchedule } from '../schedule/stored.ts';
 
 export interface Page<T> {
   items: T[];
@@ -16,14 +17,20 @@ export interface ListSchedulesQuery {
 
 export interface ScheduleStore {
   create(input: ScheduleInput, now: Date): Promise<Schedule>;
+  /** Null when absent; InvalidStoredScheduleError when the stored document is not a valid schedule. */
   get(id: string): Promise<Schedule | null>;
+  /** Leaves out stored documents that are not valid schedules, so a page may be short. */
   list(query: ListSchedulesQuery): Promise<Page<Schedule>>;
-  /** Full replace; `ifVersion` makes it conditional (VersionConflictError when it differs). */
+  /**
+   * Full replace; `ifVersion` makes it conditional (VersionConflictError when it differs).
+   * InvalidStoredScheduleError (nothing written) when the stored document has no creation
+   * date or version to keep.
+   */
   replace(id: string, input: ScheduleInput, opts: { ifVersion?: number; now: Date }): Promise<Schedule>;
   /** False when absent; with `ifVersion`, VersionConflictError when it differs. */
   delete(id: string, opts?: { ifVersion?: number }): Promise<boolean>;
-  /** Every schedule, streamed in id order: the engine's snapshot. */
-  all(): AsyncIterable<Schedule>;
+  /** Every stored document, decoded, in id order: the engine's snapshot. */
+  all(): AsyncIterable<DecodedSchedule>;
   /** Opens a change stream that is established on return (it covers every later write). */
   watch(resumeAfter: ResumeToken | null): Promise<ScheduleChangeStream>;
 }
@@ -32,6 +39,8 @@ export type ResumeToken = unknown;
 
 export type ScheduleChange =
   | { kind: 'upsert'; schedule: Schedule; token: ResumeToken }
+  /** a document was written that is not a valid schedule: that schedule cannot run */
+  | ({ kind: 'invalid'; token: ResumeToken } & InvalidStoredSchedule)
   | { kind: 'delete'; id: string; token: ResumeToken }
   /** an event whose document is gone by the time it was read: a later event follows */
   | { kind: 'noop'; token: ResumeToken };

@@ -146,6 +146,7 @@ describe('operations', () => {
       'leasecron_is_leader',
       'leasecron_leader_transitions_total',
       'leasecron_armed_schedules',
+      'leasecron_invalid_schedules',
       'leasecron_fires_total',
       'leasecron_fire_lateness_seconds',
       'leasecron_missed_occurrences_total',

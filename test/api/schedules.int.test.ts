@@ -340,3 +340,81 @@ describe('DELETE /api/v1/schedules/{id}', () => {
     expect(again.headers.get('content-type')).toBe(PROBLEM);
   });
 });
+
+describe('a stored document that is not a valid schedule (written around the API, issue 10)', () => {
+  it('is left out of lists (pages stay complete), is a 409 naming each problem on reads, and can be replaced or deleted', async () => {
+    const { harness: mk } = await import('./api-harness.ts');
+    const own = await mk({ prefix: 'api_poison' });
+    try {
+      const names: string[] = [];
+      const poisons: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        own.clock.now = new Date(T0.getTime() + i * 1000);
+        const r = await send(own.app, 'POST', '/api/v1/schedules', { body: validBody(`ok-${i}`) });
+        expect(r.status).toBe(201);
+        names.push(`ok-${i}`);
+        // Between the valid ones: the issue's document, and one that sorts among them by createdAt.
+        const id = randomUUID();
+        await own.db.collection('schedules').insertOne(
+          i % 2 === 0
+            ? { _id: id as never, name: `bad-${i}`, version: 1 }
+            : {
+                _id: id as never,
+                name: `bad-${i}`,
+                version: 1,
+                createdAt: own.clock.now,
+                updatedAt: own.clock.now,
+              },
+        );
+        poisons.push(id);
+      }
+      own.clock.now = T0;
+
+      const all = await send(own.app, 'GET', '/api/v1/schedules');
+      expect(all.status, all.text).toBe(200);
+      expect(all.body.items.map((s: { name: string }) => s.name)).toEqual(names);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const r: Awaited<ReturnType<typeof send>> = await send(
+          own.app,
+          'GET',
+          `/api/v1/schedules?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        expect(r.status, r.text).toBe(200);
+        seen.push(...r.body.items.map((s: { name: string }) => s.name));
+        cursor = r.body.nextCursor;
+        expect(++pages).toBeLessThan(20);
+      } while (cursor);
+      expect(seen).toEqual(names);
+
+      const bad = poisons[0]!;
+      const read = await send(own.app, 'GET', `/api/v1/schedules/${bad}`);
+      expect(read.status).toBe(409);
+      expect(read.headers.get('content-type')).toBe(PROBLEM);
+      expect(read.body.detail).toContain(bad);
+      expect(read.body.errors.map((e: { field: string }) => e.field)).toEqual(
+        expect.arrayContaining(['schedule', 'action', 'createdAt', 'updatedAt']),
+      );
+      expect((await send(own.app, 'POST', `/api/v1/schedules/${bad}/pause`)).status).toBe(409);
+      expect((await send(own.app, 'POST', `/api/v1/schedules/${bad}/trigger`)).status).toBe(409);
+      expect((await send(own.app, 'GET', `/api/v1/schedules/${bad}/runs`)).status).toBe(200);
+
+      const put = await send(own.app, 'PUT', `/api/v1/schedules/${bad}`, { body: validBody('bad-0') });
+      expect(put.status, put.text).toBe(409); // no createdAt to keep: a PUT cannot make it whole
+      expect(await own.db.collection('schedules').findOne({ _id: bad as never })).toEqual({
+        _id: bad,
+        name: 'bad-0',
+        version: 1,
+      }); // and nothing was written
+      const fixable = poisons[1]!;
+      const fixed = await send(own.app, 'PUT', `/api/v1/schedules/${fixable}`, { body: validBody('bad-1') });
+      expect(fixed.status, fixed.text).toBe(200);
+      expect(fixed.body).toMatchObject({ id: fixable, version: 2, name: 'bad-1' });
+      expect((await send(own.app, 'DELETE', `/api/v1/schedules/${bad}`)).status).toBe(204);
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 // The engine against the real MongoDB-protocol server: arming from the change
 // stream, claims, catch-up, pause/update/delete, manual triggers, and two engines
 // racing on one database (split brain) still claiming each occurrence once.
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Db, MongoClient } from 'mongodb';
@@ -9,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActionRunner } from '../../src/actions/runner.ts';
 import { createApp } from '../../src/api/app.ts';
 import { Engine } from '../../src/engine/engine.ts';
+import type { EngineMetrics } from '../../src/engine/types.ts';
+import { createLogger } from '../../src/log/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { type ScheduleInput, validateScheduleInput } from '../../src/schedule/schema.ts';
 import { ensureIndexes } from '../../src/store/indexes.ts';
@@ -299,5 +302,167 @@ describe('Engine', () => {
     } finally {
       await e.stop();
     }
+  });
+
+  describe('a malformed document in `schedules` idles only its own schedule (issue 10)', () => {
+    type Line = Record<string, unknown> & { msg: string; level: string };
+
+    /** An engine whose warn lines and invalid-schedule count the test can read. */
+    function watched(identity: string) {
+      const lines: Line[] = [];
+      const invalid: number[] = [];
+      const metrics: EngineMetrics = {
+        fired() {},
+        missed() {},
+        armed() {},
+        streamEvent() {},
+        streamRestart() {},
+        invalid: (n: number) => invalid.push(n),
+      };
+      const e = new Engine({
+        schedules,
+        runs,
+        actions: createActionRunner(),
+        identity,
+        logger: createLogger(
+          { level: 'warn', identity },
+          { write: (l: string) => lines.push(JSON.parse(l)) },
+        ),
+        now: () => new Date(),
+        manualPollMs: 100,
+        metrics,
+      });
+      return { e, lines, invalidNow: () => invalid.at(-1) };
+    }
+
+    /** The broken document from the issue: an id, a name and a version, nothing else. */
+    async function insertPoison(name: string): Promise<string> {
+      const id = randomUUID();
+      await db.collection('schedules').insertOne({ _id: id as never, name, version: 1 });
+      return id;
+    }
+
+    /** Replaces the broken document by hand with a valid one at a higher version. */
+    async function fixPoison(id: string, name: string): Promise<void> {
+      const now = new Date();
+      const { labels, ...rest } = input(name, { action: { type: 'http', url: sinkUrl } });
+      await db
+        .collection('schedules')
+        .replaceOne(
+          { _id: id as never },
+          { ...rest, labels, labelPairs: [], version: 2, createdAt: now, updatedAt: now },
+        );
+    }
+
+    /** Runs of `id` that succeeded and whose request reached the webhook sink. */
+    async function delivered(id: string, atLeast: number): Promise<Run[]> {
+      return until(`${atLeast} deliveries of ${id}`, async () => {
+        const done = (await allRuns(id)).filter((r) => r.status === 'succeeded');
+        const got = done.filter((r) => hits.some((h) => h.key === r.id));
+        return got.length >= atLeast && got;
+      });
+    }
+
+    const httpEverySecond = (name: string) =>
+      input(name, { action: { type: 'http', url: sinkUrl }, concurrency: 'allow' });
+
+    it('in the snapshot: the engine starts, the valid schedules fire, the bad one is named; fixed it arms, deleted it is forgotten', async () => {
+      const poison = await insertPoison('poison-snapshot');
+      const good = await schedules.create(httpEverySecond('after-poison-snapshot'), new Date());
+      const { e, lines, invalidNow } = watched('leader-poison-snapshot');
+      try {
+        await e.start(20);
+        await delivered(good.id, 2);
+        expect(e.armedFor(poison)).toBeUndefined();
+        expect(invalidNow()).toBe(1);
+        const warn = lines.find((l) => l.level === 'warn' && l.scheduleId === poison);
+        expect(warn?.problems).toMatch(/schedule: required/);
+        expect(warn?.problems).toMatch(/action: required/);
+
+        await fixPoison(poison, 'poison-snapshot');
+        await until('the fixed schedule armed', async () => e.armedFor(poison)?.version === 2);
+        await delivered(poison, 1);
+        expect(invalidNow()).toBe(0);
+
+        await db.collection('schedules').deleteOne({ _id: poison as never });
+        await until('forgotten', async () => e.armedFor(poison) === undefined);
+      } finally {
+        await e.stop();
+        await schedules.delete(good.id);
+        await db.collection('schedules').deleteOne({ _id: poison as never });
+      }
+    });
+
+    it('on the change stream: later creates, edits and deletes still apply; a bad edit idles only that schedule until fixed', async () => {
+      const { e, lines, invalidNow } = watched('leader-poison-stream');
+      await e.start(21);
+      const app = createApp({
+        schedules,
+        runs,
+        config: { apiToken: undefined, bodyLimitBytes: 65536 },
+        logger,
+        metrics: createMetrics(),
+        now: () => new Date(),
+        ready: async () => true,
+      });
+      let goodId: string | undefined;
+      let poison: string | undefined;
+      try {
+        poison = await insertPoison('poison-stream');
+        // A valid schedule created through the API after the broken insert must fire.
+        const res = await app.request('/api/v1/schedules', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            name: 'after-poison-stream',
+            schedule: { every: '1s' },
+            action: { type: 'http', url: sinkUrl },
+            concurrency: 'allow',
+          }),
+        });
+        expect(res.status).toBe(201);
+        goodId = ((await res.json()) as { id: string }).id;
+        await delivered(goodId, 2);
+        expect(e.armedFor(poison)).toBeUndefined();
+        expect(invalidNow()).toBe(1);
+        expect(lines.find((l) => l.level === 'warn' && l.scheduleId === poison)?.problems).toMatch(
+          /schedule: required/,
+        );
+
+        // A hand edit that breaks an armed schedule (and bumps its version) idles it alone.
+        await db
+          .collection('schedules')
+          .updateOne({ _id: goodId as never }, { $unset: { action: '' }, $inc: { version: 1 } });
+        await until('the broken schedule disarmed', async () => e.armedFor(goodId!) === undefined);
+        expect(invalidNow()).toBe(2);
+        // ... and a PUT through the API (version 3) brings it back.
+        const put = await app.request(`/api/v1/schedules/${goodId}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            name: 'after-poison-stream',
+            schedule: { every: '1s' },
+            action: { type: 'http', url: sinkUrl },
+            concurrency: 'allow',
+          }),
+        });
+        expect(put.status).toBe(200);
+        await until('re-armed after the PUT', async () => e.armedFor(goodId!)?.version === 3);
+        const before = (await delivered(goodId, 1)).length;
+        await delivered(goodId, before + 1);
+
+        await fixPoison(poison, 'poison-stream');
+        await until('the fixed schedule armed', async () => e.armedFor(poison!)?.version === 2);
+        await delivered(poison, 1);
+        expect(invalidNow()).toBe(0);
+
+        await schedules.delete(poison);
+        await until('forgotten', async () => e.armedFor(poison!) === undefined);
+      } finally {
+        await e.stop();
+        if (goodId) await schedules.delete(goodId);
+        if (poison) await db.collection('schedules').deleteOne({ _id: poison as never });
+      }
+    });
   });
 });
