@@ -188,7 +188,7 @@ async function series(
     const hits = sink.hits.slice(hitsFrom);
     return { failovers, ...analyse(schedule, runs, hits, failovers) };
   } finally {
-    for (const r of replicas) if (isAlive(r.pid)) await stopReplica(r, 'SIGKILL');
+    for (const r of replicas) if (isAlive(r)) await stopReplica(r, 'SIGKILL');
     await client.close();
   }
 }

@@ -79,15 +79,15 @@ async function ensureNamespace(stack: StackInfo, name: string): Promise<void> {
 
 async function printStatus(s: State): Promise<void> {
   for (const r of s.replicas) {
-    const v = isAlive(r.pid) ? await clusterView(r.port) : null;
-    const role = v ? v.role : isAlive(r.pid) ? 'starting' : 'stopped';
+    const v = isAlive(r) ? await clusterView(r.port) : null;
+    const role = v ? v.role : isAlive(r) ? 'starting' : 'stopped';
     console.log(`  ${r.identity}  http://127.0.0.1:${r.port}  pid ${r.pid}  ${role}  log ${r.logFile}`);
   }
 }
 
 async function up(): Promise<void> {
   const prev = load();
-  if (prev?.replicas.some((r) => isAlive(r.pid))) {
+  if (prev?.replicas.some((r) => isAlive(r))) {
     console.log('local: already up:');
     await printStatus(prev);
     return;
@@ -139,14 +139,14 @@ async function down(): Promise<void> {
   }
   // Also reached after a failed `up`: stop whatever it had started.
   await Promise.all(s.replicas.map((r) => stopReplica(r, 'SIGTERM')));
-  await Promise.all(s.stack.pids.map((p) => stopProcess(p.pid)));
+  await Promise.all(s.stack.pids.map((p) => stopProcess(p)));
   rmSync(STATE, { force: true });
   console.log(`local: stopped ${s.replicas.length} replicas and the stack (logs kept in ${DIR})`);
 }
 
 async function failover(kill: boolean): Promise<void> {
   const s = load();
-  if (!s?.replicas.some((r) => isAlive(r.pid))) fail('nothing is running: run `make local-up` first');
+  if (!s?.replicas.some((r) => isAlive(r))) fail('nothing is running: run `make local-up` first');
   const { leader, view } = await waitForLeader(s.replicas, { timeoutMs: 10_000 });
   const signal = kill ? 'SIGKILL' : 'SIGTERM';
   console.log(

@@ -80,7 +80,7 @@ afterAll(async () => {
   if (replica) await stopReplica(replica, 'SIGKILL');
   await client?.close(true);
   await mongo.stop?.();
-  for (const p of mongo.procs) if (isAlive(p.pid)) await stopProcess(p.pid);
+  for (const p of mongo.procs) if (isAlive(p)) await stopProcess(p);
 });
 
 interface Timed extends Sent {

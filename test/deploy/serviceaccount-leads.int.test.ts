@@ -22,6 +22,7 @@ import {
 } from '../helpers/clients.ts';
 import { kubeconfigYaml } from '../stack/kube.ts';
 import { freePort } from '../stack/ports.ts';
+import { signal as sendSignal } from '../stack/processes.ts';
 import { clusterView, type Replica, startReplica, stopReplica, waitReady } from '../stack/replicas.ts';
 import { KUBECTL, run } from './commands.ts';
 
@@ -156,7 +157,7 @@ describe('leasecron with the deploy/ ServiceAccount token, out of cluster', () =
   it('on SIGTERM it exits cleanly, having cleared the Lease holder and removed the label', async () => {
     expect(replica, 'started by the previous test').toBeDefined();
     const before = await lease();
-    process.kill(replica!.pid, 'SIGTERM');
+    sendSignal(replica!, 'SIGTERM');
     const { code, signal } = await exited;
     expect({ code, signal }).toEqual({ code: 0, signal: null });
 

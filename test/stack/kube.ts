@@ -138,8 +138,8 @@ export async function startKube(
       { timeoutMs: 90_000, proc: apiserver },
     );
   } catch (err) {
-    await stopProcess(apiserver.pid);
-    await stopProcess(etcd.pid);
+    await stopProcess(apiserver);
+    await stopProcess(etcd);
     throw err;
   }
   const version = JSON.parse((await httpsGet(`${server}/version`, token)).body).gitVersion as string;

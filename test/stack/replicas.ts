@@ -3,7 +3,7 @@
 // identity, and ask any of them who leads. Used by `make local-up` and by the
 // failover tests.
 import { join } from 'node:path';
-import { isAlive, type Managed, startProcess, stopProcess, waitFor } from './processes.ts';
+import { isAlive, type Managed, signal, startProcess, stopProcess, waitFor } from './processes.ts';
 import { REPO_ROOT, type StackInfo } from './stack.ts';
 
 export interface ReplicaSpec {
@@ -14,6 +14,8 @@ export interface ReplicaSpec {
 
 export interface Replica extends ReplicaSpec {
   pid: number;
+  /** the process's start time, so a reused pid is never taken for it (see processes.ts) */
+  start?: string | null;
   proc?: Managed;
 }
 
@@ -57,7 +59,7 @@ export function startReplica(
     env: replicaEnv(stack, spec, opts.env),
     cwd: REPO_ROOT,
   });
-  return { ...spec, pid: proc.pid, proc };
+  return { ...spec, pid: proc.pid, start: proc.start ?? null, proc };
 }
 
 export async function clusterView(port: number, timeoutMs = 1000): Promise<ClusterView | null> {
@@ -88,7 +90,7 @@ export async function waitForLeader(
   const deadline = Date.now() + opts.timeoutMs;
   while (Date.now() < deadline) {
     for (const r of replicas) {
-      if (!isAlive(r.pid)) continue;
+      if (!isAlive(r)) continue;
       const v = await clusterView(r.port, 500);
       if (v?.role === 'leader' && v.identity !== opts.not) return { leader: r, view: v };
     }
@@ -97,20 +99,12 @@ export async function waitForLeader(
   throw new Error(`no leader${opts.not ? ` other than ${opts.not}` : ''} within ${opts.timeoutMs} ms`);
 }
 
-export async function stopReplica(
-  r: Replica,
-  signal: 'SIGTERM' | 'SIGKILL',
-  graceMs = 15_000,
-): Promise<void> {
-  if (signal === 'SIGKILL') {
-    try {
-      process.kill(r.pid, 'SIGKILL');
-    } catch {
-      return;
-    }
+export async function stopReplica(r: Replica, sig: 'SIGTERM' | 'SIGKILL', graceMs = 15_000): Promise<void> {
+  if (sig === 'SIGKILL') {
+    if (!signal(r, 'SIGKILL')) return;
     const deadline = Date.now() + 5000;
-    while (isAlive(r.pid) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    while (isAlive(r) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
     return;
   }
-  await stopProcess(r.pid, graceMs);
+  await stopProcess(r, graceMs);
 }

@@ -15,7 +15,7 @@ export interface StackInfo {
   dir: string;
   kube: KubeInfo;
   mongo: MongoInfo;
-  pids: { name: string; pid: number }[];
+  pids: { name: string; pid: number; start?: string | null }[];
   startMs: number;
 }
 
@@ -69,7 +69,7 @@ export async function startStack(opts: {
   const hooks: (() => Promise<void>)[] = [];
   const stop = async () => {
     await Promise.all(hooks.map((h) => h()));
-    await Promise.all(procs.map((p) => stopProcess(p.pid)));
+    await Promise.all(procs.map((p) => stopProcess(p)));
   };
   const [kube, mongo] = await Promise.allSettled([
     startKube(join(opts.dir, 'kube'), paths.kubeBinDir, { detached: opts.detached }),
@@ -97,7 +97,7 @@ export async function startStack(opts: {
       dir: opts.dir,
       kube: kube.value.info,
       mongo: mongo.value.info,
-      pids: procs.map((p) => ({ name: p.name, pid: p.pid })),
+      pids: procs.map((p) => ({ name: p.name, pid: p.pid, start: p.start ?? null })),
       startMs: Date.now() - t0,
     },
     stop,
