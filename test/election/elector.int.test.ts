@@ -76,9 +76,11 @@ describe('Elector on the real API server', () => {
       expect(raw.spec.renewTime).toMatch(MICRO_TIME);
       const acquired = Date.parse(raw.spec.acquireTime!);
       const renewed = Date.parse(raw.spec.renewTime!);
-      // acquireTime stays at the take-over, renewTime follows the renewals (every retry period).
+      // acquireTime stays at the take-over, renewTime follows the renewals (every retry period):
+      // renewed seconds after the take-over, and recently enough that the Lease has not
+      // expired. (Bounding it by the retry period failed at 910 ms on a loaded machine.)
       expect(renewed - acquired).toBeGreaterThan(4_000);
-      expect(Date.now() - renewed).toBeLessThan(TIMING.retryPeriodMs + 500);
+      expect(Date.now() - renewed).toBeLessThan(TIMING.leaseDurationMs);
       expect(leader.elector.leaseTransitions).toBe(0);
       expect(leader.elector.acquireTime?.getTime()).toBe(acquired);
     } finally {
