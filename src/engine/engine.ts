@@ -16,7 +16,7 @@ import {
   StoreUnavailableError,
 } from '../store/errors.ts';
 import type { ClaimRequest, ResumeToken, Run, ScheduleChange, ScheduleChangeStream } from '../store/types.ts';
-import { ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
+import { judgeTurn, ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
 import { TimerHeap } from './timer-heap.ts';
 import { type EngineDeps, type EngineMetrics, noopEngineMetrics } from './types.ts';
 
@@ -33,6 +33,8 @@ interface Entry {
   exhausted: boolean;
   /** claims of one schedule happen one at a time, in occurrence order */
   claims: Promise<void>;
+  /** occurrences queued in `claims` whose turn has not come yet */
+  queued: number;
 }
 
 const SETTLED: Promise<void> = Promise.resolve();
@@ -330,6 +332,7 @@ export class Engine {
       running: null,
       exhausted: false,
       claims: SETTLED,
+      queued: 0,
     };
     this.#entries.set(s.id, entry);
     this.#evaluate(entry, this.#d.now());
@@ -409,6 +412,7 @@ export class Engine {
     }
     const term = this.#term;
     for (const f of plan.fire) {
+      e.queued++;
       const next = e.claims.then(() => this.#fire(e, s, f.at, f.trigger, term));
       e.claims = next;
       this.#track(next);
@@ -422,24 +426,20 @@ export class Engine {
 
   /** Claims one occurrence (in order, per schedule) and starts its run; never throws. */
   /** `s` is the version the occurrence was decided under (an edit may update `e` meanwhile). */
-  async #fire(e: Entry, s: Schedule, at: Date, trigger: 'schedule' | 'catchup', term: number): Promise<void> {
+  async #fire(e: Entry, s: Schedule, at: Date, planned: 'schedule' | 'catchup', term: number): Promise<void> {
     const log = this.#d.logger;
+    e.queued--;
     try {
       if (!this.#mayFire(term) || e.exhausted || this.#entries.get(s.id) !== e) return;
-      // Decided on time, but claims of this schedule may have queued behind slow
-      // ones: past the misfire allowance it is a missed occurrence, not a fire.
-      const allowanceMs =
-        s.misfire.policy === 'skip'
-          ? ON_TIME_TOLERANCE_MS
-          : Math.max(ON_TIME_TOLERANCE_MS, s.misfire.graceSeconds * 1000);
-      if (this.#d.now().getTime() - at.getTime() > allowanceMs) {
+      // Decided on time, but its turn may come late (claims queued behind a slow or
+      // unavailable database): the misfire policy decides it again, now.
+      const passed = judgeTurn(s.misfire, at, this.#d.now(), e.queued, this.#d.maxCatchUp);
+      if (passed !== null) {
         this.#m.missed(1);
-        log.warn(
-          { scheduleId: s.id, scheduledFor: at.toISOString() },
-          'occurrence queued past its misfire allowance; skipped',
-        );
+        log.warn({ scheduleId: s.id, scheduledFor: at.toISOString(), reason: passed }, 'occurrence skipped');
         return;
       }
+      const trigger = this.#d.now().getTime() - at.getTime() > ON_TIME_TOLERANCE_MS ? 'catchup' : planned;
       if (s.maxRuns !== null) {
         const n = await this.#d.runs.claimedCount(s.id);
         if (term !== this.#term) return;
@@ -484,6 +484,23 @@ export class Engine {
       if (!claimed) {
         this.#m.fired('duplicate', latenessMs);
         log.info({ scheduleId: s.id, scheduledFor: at.toISOString() }, 'occurrence already claimed; skipped');
+        return;
+      }
+      // A claim that hung (a frozen database) returns late, with more occurrences due behind
+      // it: it is claimed — the fence stays — but the policy may say it must not run.
+      const superseded = judgeTurn(s.misfire, at, this.#d.now(), e.queued, this.#d.maxCatchUp);
+      if (superseded !== null) {
+        await this.#d.runs.finish(runId, {
+          status: 'skipped',
+          finishedAt: this.#d.now(),
+          attempts: 0,
+          error: `claimed late: ${superseded}`,
+        });
+        this.#m.fired('skipped', latenessMs);
+        log.warn(
+          { scheduleId: s.id, scheduledFor: at.toISOString(), reason: superseded },
+          'occurrence claimed late; recorded as skipped',
+        );
         return;
       }
       // #execute registers the run synchronously, before the next claim of this
@@ -636,7 +653,14 @@ export class Engine {
       });
       return;
     }
-    e ??= { schedule, cursor: firedAt.getTime(), running: null, exhausted: false, claims: SETTLED };
+    e ??= {
+      schedule,
+      cursor: firedAt.getTime(),
+      running: null,
+      exhausted: false,
+      claims: SETTLED,
+      queued: 0,
+    };
     this.#track(this.#execute(e, schedule, run.id, run.scheduledFor, firedAt, term, undefined));
   }
 }

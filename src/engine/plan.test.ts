@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ScheduleSpec } from '../schedule/schema.ts';
-import { type DueSource, ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
+import { type DueSource, judgeTurn, ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
 
 const T = (iso: string) => new Date(iso);
 function src(
@@ -137,5 +137,34 @@ describe('startCursor', () => {
     expect(startCursor(undefined, edit).toISOString()).toBe('2026-01-01T00:00:09.999Z');
     expect(startCursor(T('2026-01-01T00:00:20Z'), edit).toISOString()).toBe('2026-01-01T00:00:20.000Z');
     expect(startCursor(T('2026-01-01T00:00:05Z'), edit).toISOString()).toBe('2026-01-01T00:00:09.999Z');
+  });
+});
+
+describe('judgeTurn: an occurrence whose turn comes late is decided by the misfire policy', () => {
+  const at = T('2026-01-01T00:00:10Z');
+  const after = (ms: number) => new Date(at.getTime() + ms);
+  const fireOnce = { policy: 'fireOnce', graceSeconds: 300 } as const;
+  const fireAll = { policy: 'fireAll', graceSeconds: 300 } as const;
+  const skip = { policy: 'skip', graceSeconds: 300 } as const;
+
+  it.each([
+    ['on time, whatever is queued', fireOnce, ON_TIME_TOLERANCE_MS, 5, 100, null],
+    ['skip: on time', skip, 200, 3, 100, null],
+    ['skip: late', skip, ON_TIME_TOLERANCE_MS + 1, 0, 100, /misfire policy is skip/],
+    ['fireOnce: late, the newest of the backlog', fireOnce, 8000, 0, 100, null],
+    ['fireOnce: late, newer ones queued', fireOnce, 8000, 1, 100, /only the newest/],
+    ['fireOnce: past grace', fireOnce, 301_000, 0, 100, /more than the misfire grace \(300 s\)/],
+    ['fireAll: late, within the newest maxCatchUp', fireAll, 8000, 2, 3, null],
+    ['fireAll: late, older than the newest maxCatchUp', fireAll, 8000, 3, 3, /fires the newest 3/],
+    ['fireAll: default cap is 100', fireAll, 8000, 99, undefined, null],
+    ['fireAll: past grace', fireAll, 300_001, 0, 3, /misfire grace/],
+  ] as const)('%s', (_name, misfire, lateMs, behind, cap, want) => {
+    const got = judgeTurn(misfire, at, after(lateMs), behind, cap);
+    if (want === null) expect(got).toBeNull();
+    else expect(got).toMatch(want);
+  });
+
+  it('a grace shorter than the on-time tolerance never skips an on-time turn', () => {
+    expect(judgeTurn({ policy: 'fireOnce', graceSeconds: 0 }, at, after(900), 0)).toBeNull();
   });
 });

@@ -2,7 +2,7 @@
 // function of the schedule, how far this leader has already processed it, and the
 // clock. The engine calls it when a schedule is armed and whenever its timer fires,
 // so a late timer, a long pause or a failover all go through the same misfire rules.
-import type { CatchUpPlan } from '../schedule/catch-up.ts';
+import { type CatchUpPlan, MAX_CATCH_UP_FIRES } from '../schedule/catch-up.ts';
 import {
   nextOccurrence,
   type OccurrenceSource,
@@ -82,4 +82,35 @@ function countUpTo(source: OccurrenceSource, from: Date, to: Date): number {
 export function startCursor(lastClaimed: Date | undefined, updatedAt: Date): Date {
   const sinceEdit = updatedAt.getTime() - 1;
   return new Date(lastClaimed ? Math.max(lastClaimed.getTime(), sinceEdit) : sinceEdit);
+}
+
+/**
+ * An occurrence decided on time may get its turn late: its claim waited behind a slow or
+ * unavailable database, and more occurrences of the schedule fell due meanwhile (each timer
+ * wake-up queues one). At its turn — and again when a claim that hung returns — the misfire
+ * policy decides it like any missed occurrence, so an outage is a gap, never a burst: `skip`
+ * fires nothing late, `fireOnce` only the newest of the backlog, `fireAll` only the newest
+ * `maxCatchUp`. Returns why it must not fire, or null to fire it. `behind` counts the
+ * occurrences of this schedule queued after this one.
+ */
+export function judgeTurn(
+  misfire: Misfire,
+  at: Date,
+  now: Date,
+  behind: number,
+  maxCatchUp: number = MAX_CATCH_UP_FIRES,
+): string | null {
+  const lateMs = now.getTime() - at.getTime();
+  if (lateMs <= ON_TIME_TOLERANCE_MS) return null;
+  if (misfire.policy === 'skip') return 'late, and the misfire policy is skip';
+  if (lateMs > Math.max(ON_TIME_TOLERANCE_MS, misfire.graceSeconds * 1000)) {
+    return `late by more than the misfire grace (${misfire.graceSeconds} s)`;
+  }
+  if (misfire.policy === 'fireOnce' && behind > 0) {
+    return 'late, and a later occurrence is due too (misfire fireOnce fires only the newest)';
+  }
+  if (misfire.policy === 'fireAll' && behind >= maxCatchUp) {
+    return `late, and ${behind} later occurrences are due (misfire fireAll fires the newest ${maxCatchUp})`;
+  }
+  return null;
 }

@@ -91,7 +91,8 @@ export interface ClaimRequest {
 }
 
 export interface RunResult {
-  status: 'succeeded' | 'failed' | 'abandoned';
+  /** skipped: claimed, then judged not to run (its claim returned late; see judgeTurn) */
+  status: 'succeeded' | 'failed' | 'abandoned' | 'skipped';
   finishedAt: Date;
   attempts: number;
   error?: string;
