@@ -137,6 +137,11 @@ describe('MongoDB frozen for 8 s under an every-second schedule per misfire poli
         inGap: inGap.length,
         after: after.length,
       };
+      // The history says what happened: a succeeded run per delivery, every other claim skipped.
+      const history = (await runStore.list(id, { limit: 200 })).items;
+      const ran = history.filter((r) => r.status === 'succeeded').map((r) => r.scheduledFor.getTime());
+      expect(ran.sort(), `${policy}: succeeded runs are the deliveries`).toEqual([...times].sort());
+      expect(history.filter((r) => r.status !== 'succeeded' && r.status !== 'skipped')).toEqual([]);
       // Firing carries on after the outage, on time.
       expect(after.length, `${policy}: fires after the outage`).toBeGreaterThanOrEqual(2);
       if (policy === 'fireOnce') {
