@@ -142,7 +142,7 @@ describe('startCursor', () => {
 
 describe('judgeTurn: an occurrence whose turn comes late is decided by the misfire policy', () => {
   const at = T('2026-01-01T00:00:10Z');
-  const after = (ms: number) => new Date(at.getTime() + ms);
+  const plus = (ms: number) => new Date(at.getTime() + ms);
   const fireOnce = { policy: 'fireOnce', graceSeconds: 300 } as const;
   const fireAll = { policy: 'fireAll', graceSeconds: 300 } as const;
   const skip = { policy: 'skip', graceSeconds: 300 } as const;
@@ -159,12 +159,12 @@ describe('judgeTurn: an occurrence whose turn comes late is decided by the misfi
     ['fireAll: default cap is 100', fireAll, 8000, 99, undefined, null],
     ['fireAll: past grace', fireAll, 300_001, 0, 3, /misfire grace/],
   ] as const)('%s', (_name, misfire, lateMs, behind, cap, want) => {
-    const got = judgeTurn(misfire, at, after(lateMs), behind, cap);
+    const got = judgeTurn(misfire, at, plus(lateMs), behind, cap);
     if (want === null) expect(got).toBeNull();
     else expect(got).toMatch(want);
   });
 
   it('a grace shorter than the on-time tolerance never skips an on-time turn', () => {
-    expect(judgeTurn({ policy: 'fireOnce', graceSeconds: 0 }, at, after(900), 0)).toBeNull();
+    expect(judgeTurn({ policy: 'fireOnce', graceSeconds: 0 }, at, plus(900), 0)).toBeNull();
   });
 });
