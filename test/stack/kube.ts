@@ -60,11 +60,18 @@ export function kubeconfigYaml(server: string, token: string, user = 'admin'): s
   ].join('\n');
 }
 
+export interface StartedKube {
+  info: KubeInfo;
+  procs: Managed[];
+  /** starts kube-apiserver again with the same flags (etcd keeps the data), after a test killed it */
+  restartApiServer(): Promise<Managed>;
+}
+
 export async function startKube(
   dir: string,
   binDir: string,
   opts: { detached?: boolean } = {},
-): Promise<{ info: KubeInfo; procs: Managed[] }> {
+): Promise<StartedKube> {
   mkdirSync(dir, { recursive: true });
   const etcdClient = await freePort();
   const etcdPeer = await freePort();
@@ -101,32 +108,34 @@ export async function startKube(
   const certDir = join(dir, 'certs');
   mkdirSync(certDir, { recursive: true });
 
-  const apiserver = startProcess(
-    'kube-apiserver',
-    join(binDir, 'kube-apiserver'),
-    [
-      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-      `--cert-dir=${certDir}`,
-      `--secure-port=${securePort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--allow-privileged=true',
-      '--authorization-mode=RBAC',
-      `--token-auth-file=${tokenFile}`,
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${saPub}`,
-      `--service-account-signing-key-file=${saKey}`,
-      '--api-audiences=https://kubernetes.default.svc.cluster.local',
-      '--disable-admission-plugins=ServiceAccount',
-      '--endpoint-reconciler-type=none',
-      '--v=1',
-    ],
-    { logFile: join(dir, 'kube-apiserver.log'), detached: opts.detached },
-  );
+  const startApiServer = () =>
+    startProcess(
+      'kube-apiserver',
+      join(binDir, 'kube-apiserver'),
+      [
+        `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+        `--cert-dir=${certDir}`,
+        `--secure-port=${securePort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--allow-privileged=true',
+        '--authorization-mode=RBAC',
+        `--token-auth-file=${tokenFile}`,
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${saPub}`,
+        `--service-account-signing-key-file=${saKey}`,
+        '--api-audiences=https://kubernetes.default.svc.cluster.local',
+        '--disable-admission-plugins=ServiceAccount',
+        '--endpoint-reconciler-type=none',
+        '--v=1',
+      ],
+      { logFile: join(dir, 'kube-apiserver.log'), detached: opts.detached },
+    );
+  const apiserver = startApiServer();
   const server = `https://127.0.0.1:${securePort}`;
-  try {
-    await waitFor(
+  const ready = (proc: Managed) =>
+    waitFor(
       'kube-apiserver',
       async () => {
         const r = await httpsGet(`${server}/readyz`, token);
@@ -135,8 +144,10 @@ export async function startKube(
         const ns = await httpsGet(`${server}/api/v1/namespaces/default`, token);
         return ns.status === 200;
       },
-      { timeoutMs: 90_000, proc: apiserver },
+      { timeoutMs: 90_000, proc },
     );
+  try {
+    await ready(apiserver);
   } catch (err) {
     await stopProcess(apiserver);
     await stopProcess(etcd);
@@ -145,5 +156,13 @@ export async function startKube(
   const version = JSON.parse((await httpsGet(`${server}/version`, token)).body).gitVersion as string;
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigYaml(server, token), { mode: 0o600 });
-  return { info: { server, token, kubeconfig, binDir, version }, procs: [apiserver, etcd] };
+  return {
+    info: { server, token, kubeconfig, binDir, version },
+    procs: [apiserver, etcd],
+    async restartApiServer() {
+      const proc = startApiServer();
+      await ready(proc);
+      return proc;
+    },
+  };
 }

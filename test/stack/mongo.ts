@@ -100,6 +100,8 @@ export async function startMongo(
     detached?: boolean;
     /** run the server's wall clock this many days ahead (0: the real clock) */
     clockOffsetDays?: number;
+    /** listen here (a restart on the same data and address); default: a freshly allocated port */
+    port?: number;
   },
 ): Promise<StartedMongo> {
   const offset = opts.clockOffsetDays ?? 0;
@@ -125,7 +127,7 @@ export async function startMongo(
     }
   }
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const uri = `mongodb://127.0.0.1:${port}/?directConnection=true`;
   const mongod = which('mongod');
   if (mongod) {

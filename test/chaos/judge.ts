@@ -1,0 +1,89 @@
+// What a fault did to one every-second schedule, judged from the webhook sink alone: which
+// occurrences arrived, which twice, which late (catch-ups), and whether that is what its misfire
+// policy promises. Pure, so the rules are unit-tested (judge.test.ts) apart from the servers.
+import type { Delivery } from './cluster.ts';
+
+export type Policy = 'fireOnce' | 'skip' | 'fireAll';
+
+/** A delivery later than this after its occurrence is a catch-up, not an on-time fire. */
+export const ON_TIME_MS = 1500;
+
+export interface Window {
+  /** when the fault was injected */
+  start: number;
+  /** the first occurrence delivered on time after the fault was healed */
+  recovered: number;
+}
+
+export interface Verdict {
+  delivered: number;
+  duplicate: number;
+  /** occurrences outside the fault's gap that never arrived, plus what the policy owed from the gap */
+  missed: number;
+  late: number;
+  gap: number;
+  fromGap: number;
+  problems: string[];
+}
+
+export function judge(
+  ds: readonly Delivery[],
+  policy: Policy,
+  w: Window,
+  cap: number,
+  periodMs = 1000,
+): Verdict {
+  const times = ds.map((d) => d.scheduledFor);
+  const delivered = new Set(times);
+  const duplicate = times.length - delivered.size;
+  const problems: string[] = [];
+  if (duplicate > 0) problems.push(`${duplicate} occurrence(s) delivered twice`);
+  if (times.length === 0) {
+    return {
+      delivered: 0,
+      duplicate,
+      missed: 0,
+      late: 0,
+      gap: 0,
+      fromGap: 0,
+      problems: ['nothing delivered'],
+    };
+  }
+  const first = Math.min(...times);
+  const last = Math.max(...times);
+  const all: number[] = [];
+  for (let t = first; t <= last; t += periodMs) all.push(t);
+  // An occurrence due within a second before the fault may already be caught in it.
+  const inGap = (t: number) => t >= w.start - periodMs && t < w.recovered;
+  const gap = all.filter(inGap);
+  const outside = all.filter((t) => !inGap(t));
+  const missedOutside = outside.filter((t) => !delivered.has(t)).length;
+  if (missedOutside > 0) problems.push(`${missedOutside} occurrence(s) outside the fault never arrived`);
+  // What stands for the gap: its occurrences from the fault on, or an earlier one delivered late.
+  const lateAt = new Set(
+    ds.filter((d) => d.receivedAt - d.scheduledFor > ON_TIME_MS).map((d) => d.scheduledFor),
+  );
+  const fromGap = gap.filter((t) => delivered.has(t) && (t >= w.start || lateAt.has(t))).length;
+  const late = lateAt.size;
+  let owed = 0;
+  if (policy === 'skip' && late > 0) problems.push(`skip: ${late} late delivery(ies)`);
+  if (policy === 'fireOnce') {
+    if (late > 1) problems.push(`fireOnce: ${late} late deliveries (one catch-up at most)`);
+    owed = gap.length > 0 && fromGap === 0 ? 1 : 0;
+    if (owed) problems.push('fireOnce: the gap was not caught up');
+  }
+  if (policy === 'fireAll') {
+    if (late > cap) problems.push(`fireAll: ${late} late deliveries (cap ${cap})`);
+    owed = Math.max(0, Math.min(gap.length, cap) - fromGap);
+    if (owed) problems.push(`fireAll: ${owed} of the newest ${cap} gap occurrences not caught up`);
+  }
+  return {
+    delivered: times.length,
+    duplicate,
+    missed: missedOutside + owed,
+    late,
+    gap: gap.length,
+    fromGap,
+    problems,
+  };
+}
