@@ -13,6 +13,8 @@ import { createActionRunner } from './actions/runner.ts';
 import { createApp } from './api/app.ts';
 import { type Config, ConfigError, loadConfig } from './config/load-config.ts';
 import { createElector } from './election/create-elector.ts';
+import { fitToLead } from './election/decide.ts';
+import { FitnessProbe } from './election/fitness-probe.ts';
 import { loadKubeConfig } from './election/kube-config.ts';
 import { Engine } from './engine/engine.ts';
 import type { EngineMetrics } from './engine/types.ts';
@@ -114,31 +116,61 @@ async function main(): Promise<void> {
     maxCatchUp: config.maxCatchupPerSchedule,
   });
 
+  // Leading needs MongoDB (issue 10): a replica campaigns, and a leader keeps the Lease, only
+  // while its own ping answers, its indexes exist and its engine is not stuck failing to start;
+  // each may be bad for up to the renew deadline, the patience the Lease itself gets.
+  const mongoProbe = new FitnessProbe({
+    probe: () => db.command({ ping: 1 }),
+    periodMs: config.retryPeriodMs,
+    timeoutMs: config.renewDeadlineMs / 2,
+    onChange: (ok, err) =>
+      ok
+        ? logger.info('MongoDB answers again: this replica can lead')
+        : logger.warn({ err }, 'MongoDB ping failed: this replica stops leading if it lasts'),
+  });
+  /** Since when this term's engine keeps failing to start; undefined when started or not leading. */
+  let engineTroubleSinceMs: number | undefined;
+  const canLead = () =>
+    fitToLead({
+      ready: indexesReady,
+      lastProbeOkMs: mongoProbe.lastOkMs,
+      troubleSinceMs: engineTroubleSinceMs,
+      nowMs: performance.now(),
+      toleranceMs: config.renewDeadlineMs,
+    });
+
   let leaseValid: () => boolean = () => false;
   const { elector, labeler } = createElector(config, {
     kubeConfig,
     logger,
+    canLead,
     callbacks: {
       onStartedLeading: (epoch, signal) => {
         metrics.engine.isLeader.set(1);
         metrics.engine.leaderTransitions.inc();
         logger.info({ epoch }, 'became leader');
         const term = AbortSignal.any([signal, lifetime.signal]);
+        engineTroubleSinceMs = undefined;
         void (async () => {
           if (!(await indexes)) return; // claims rely on the unique index
           await retry('starting the engine', logger, term, async () => {
             if (term.aborted) return;
             try {
               await engine.start(epoch);
+              if (!term.aborted) engineTroubleSinceMs = undefined;
             } catch (err) {
               // Only this term's engine: a newer term may have started meanwhile.
-              if (!term.aborted) await engine.stop();
+              if (!term.aborted) {
+                engineTroubleSinceMs ??= performance.now();
+                await engine.stop();
+              }
               throw err;
             }
           });
         })();
       },
       onStoppedLeading: () => {
+        engineTroubleSinceMs = undefined;
         metrics.engine.isLeader.set(0);
         metrics.engine.leaderTransitions.inc();
         logger.warn('stopped leading: every job stopped');
@@ -188,6 +220,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   logger.info({ host: config.host, port: config.port, namespace: config.podNamespace }, 'API listening');
+  mongoProbe.start();
   elector.start();
 
   let shuttingDown: Promise<void> | null = null;
@@ -200,6 +233,7 @@ async function main(): Promise<void> {
       }, config.shutdownTimeoutMs);
       force.unref();
       lifetime.abort();
+      mongoProbe.stop();
       const step = async (name: string, f: () => Promise<unknown>) => {
         try {
           await f();

@@ -32,9 +32,11 @@ export function createElector(
     readonly kubeConfig: KubeConfig;
     readonly logger?: ElectionLogger;
     readonly callbacks?: ElectorCallbacks;
+    /** Whether this replica can do the leader's work now (ElectorOptions.canLead). */
+    readonly canLead?: () => boolean;
   },
 ): Election {
-  const { kubeConfig, logger, callbacks = {} } = deps;
+  const { kubeConfig, logger, callbacks = {}, canLead } = deps;
   const client = new K8sLeaseClient({
     kubeConfig,
     namespace: config.podNamespace,
@@ -59,6 +61,7 @@ export function createElector(
     renewDeadlineMs: config.renewDeadlineMs,
     retryPeriodMs: config.retryPeriodMs,
     ...(logger && { logger }),
+    ...(canLead && { canLead }),
     // try/finally: a throwing callback (logged by the elector) must not leave a wrong label.
     onStartedLeading: (epoch, signal) => {
       try {

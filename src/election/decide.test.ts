@@ -3,7 +3,10 @@ import {
   type DecideInput,
   type Decision,
   decide,
+  fitToLead,
+  isMine,
   leaseChanged,
+  mayCampaign,
   releaseSpec,
   shouldStepDown,
 } from './decide.ts';
@@ -21,6 +24,7 @@ function lease(overrides: Partial<ObservedLease> = {}): ObservedLease {
     acquireTime: ACQUIRED,
     renewTime: new Date('2026-03-01T11:59:59.000Z'),
     leaseTransitions: 4,
+    holderNonce: null,
     resourceVersion: '42',
     ...overrides,
   };
@@ -31,6 +35,8 @@ function input(overrides: Partial<DecideInput>): DecideInput {
     observed: null,
     observedAtMs: NOW,
     me: 'me',
+    nonce: 'my-nonce',
+    canLead: true,
     nowMs: NOW,
     wallNow: WALL,
     leaseDurationSeconds: 15,
@@ -44,7 +50,12 @@ const mySpec = (acquireTime: Date, leaseTransitions: number, leaseDurationSecond
   acquireTime,
   renewTime: WALL,
   leaseTransitions,
+  holderNonce: 'my-nonce',
 });
+
+/** A record this very process wrote. */
+const mine = (overrides: Partial<ObservedLease> = {}) =>
+  lease({ holderIdentity: 'me', holderNonce: 'my-nonce', ...overrides });
 
 describe('decide', () => {
   const cases: [string, Partial<DecideInput>, Decision][] = [
@@ -80,22 +91,22 @@ describe('decide', () => {
     ],
     [
       'my lease → renew, keeping acquireTime and transitions',
-      { observed: lease({ holderIdentity: 'me', leaseTransitions: 3 }), observedAtMs: NOW - 2_000 },
+      { observed: mine({ leaseTransitions: 3 }), observedAtMs: NOW - 2_000 },
       { kind: 'renew', spec: mySpec(ACQUIRED, 3), resourceVersion: '42' },
     ],
     [
-      'my lease, expired locally (restart with same name) → still renew, as client-go',
-      { observed: lease({ holderIdentity: 'me' }), observedAtMs: NOW - 60_000 },
+      'my lease, expired locally (stepped down on the deadline) → still renew, as client-go',
+      { observed: mine(), observedAtMs: NOW - 60_000 },
       { kind: 'renew', spec: mySpec(ACQUIRED, 4), resourceVersion: '42' },
     ],
     [
       'my lease without acquireTime → renew and fill it in',
-      { observed: lease({ holderIdentity: 'me', acquireTime: null, leaseTransitions: null }) },
+      { observed: mine({ acquireTime: null, leaseTransitions: null }) },
       { kind: 'renew', spec: mySpec(WALL, 0), resourceVersion: '42' },
     ],
     [
       'my lease with their duration → renew writes ours',
-      { observed: lease({ holderIdentity: 'me', leaseDurationSeconds: 60 }) },
+      { observed: mine({ leaseDurationSeconds: 60 }) },
       { kind: 'renew', spec: mySpec(ACQUIRED, 4), resourceVersion: '42' },
     ],
     [
@@ -148,6 +159,60 @@ describe('decide', () => {
       { observed: lease({ holderIdentity: '' }), leaseDurationSeconds: 0.5 },
       { kind: 'acquire', spec: mySpec(WALL, 5, 1), resourceVersion: '42' },
     ],
+    // Issue 10: two processes with one identity must not both lead; the nonce tells them apart.
+    [
+      'my name, another process’s nonce, valid → follow it (not renew as if it were mine)',
+      { observed: lease({ holderIdentity: 'me', holderNonce: 'twin' }), observedAtMs: NOW - 2_000 },
+      { kind: 'follow', leader: 'me', expiresInMs: 13_000 },
+    ],
+    [
+      'my name without a nonce (an earlier life of this pod), valid → follow until it expires',
+      { observed: lease({ holderIdentity: 'me' }), observedAtMs: NOW - 2_000 },
+      { kind: 'follow', leader: 'me', expiresInMs: 13_000 },
+    ],
+    [
+      'my name, another nonce, expired → acquire: a change of holder, so transitions + 1',
+      { observed: lease({ holderIdentity: 'me', holderNonce: 'twin' }), observedAtMs: NOW - 15_000 },
+      { kind: 'acquire', spec: mySpec(WALL, 5), resourceVersion: '42' },
+    ],
+    // Issue 10: a replica that cannot lead never takes the Lease and gives back one that names it.
+    ['cannot lead, absent → abstain', { observed: null, canLead: false }, { kind: 'abstain' }],
+    [
+      'cannot lead, released → abstain',
+      { observed: lease({ holderIdentity: '' }), canLead: false },
+      { kind: 'abstain' },
+    ],
+    [
+      'cannot lead, expired → abstain',
+      { observed: lease(), observedAtMs: NOW - 15_000, canLead: false },
+      { kind: 'abstain' },
+    ],
+    [
+      'cannot lead, another valid holder → follow as usual',
+      { observed: lease(), canLead: false },
+      { kind: 'follow', leader: 'other', expiresInMs: 15_000 },
+    ],
+    [
+      'cannot lead, still mine → release it (empty holder, 1 s, no nonce)',
+      { observed: mine({ leaseTransitions: 6 }), canLead: false },
+      {
+        kind: 'release',
+        spec: {
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: WALL,
+          renewTime: WALL,
+          leaseTransitions: 6,
+          holderNonce: '',
+        },
+        resourceVersion: '42',
+      },
+    ],
+    [
+      'cannot lead, my name with another nonce, valid → follow (not ours to release)',
+      { observed: lease({ holderIdentity: 'me', holderNonce: 'twin' }), canLead: false },
+      { kind: 'follow', leader: 'me', expiresInMs: 15_000 },
+    ],
   ];
 
   it.each(cases)('%s', (_name, overrides, expected) => {
@@ -155,7 +220,7 @@ describe('decide', () => {
   });
 
   it('does not alias the caller’s dates in the spec', () => {
-    const decision = decide(input({ observed: lease({ holderIdentity: 'me' }) }));
+    const decision = decide(input({ observed: mine() }));
     if (decision.kind !== 'renew') throw new Error(decision.kind);
     expect(decision.spec.renewTime).not.toBe(WALL);
     expect(decision.spec.acquireTime).not.toBe(ACQUIRED);
@@ -183,6 +248,8 @@ describe('leaseChanged', () => {
     ['acquireTime changed', base, lease({ acquireTime: WALL }), true],
     ['transitions changed', base, lease({ leaseTransitions: 5 }), true],
     ['duration changed', base, lease({ leaseDurationSeconds: 1 }), true],
+    ['holder nonce changed (same name, other process)', base, lease({ holderNonce: 'x' }), true],
+    ['holder nonce null vs empty is the same record', base, lease({ holderNonce: '' }), false],
     [
       'equal instants in different Date objects',
       base,
@@ -218,6 +285,7 @@ describe('releaseSpec', () => {
       acquireTime: WALL,
       renewTime: WALL,
       leaseTransitions: 7,
+      holderNonce: '',
     });
   });
 
@@ -256,5 +324,51 @@ describe('a follower over time (observedAtMs maintained with leaseChanged)', () 
       kind: 'acquire',
       spec: { holderIdentity: 'me', leaseTransitions: 5 },
     });
+  });
+});
+
+describe('isMine', () => {
+  it.each([
+    ['my name and nonce', mine(), true],
+    ['my name, other nonce', lease({ holderIdentity: 'me', holderNonce: 'twin' }), false],
+    ['my name, no nonce', lease({ holderIdentity: 'me' }), false],
+    ['other name, my nonce', lease({ holderNonce: 'my-nonce' }), false],
+    ['absent', null, false],
+  ] as const)('%s → %s', (_name, observed, expected) => {
+    expect(isMine(observed, 'me', 'my-nonce')).toBe(expected);
+  });
+});
+
+describe('fitToLead', () => {
+  const base = {
+    ready: true,
+    lastProbeOkMs: NOW - 100,
+    troubleSinceMs: undefined,
+    nowMs: NOW,
+    toleranceMs: 2_000,
+  };
+  it.each([
+    ['ping fresh, ready, no trouble', {}, true],
+    ['not ready (indexes not built)', { ready: false }, false],
+    ['never pinged successfully', { lastProbeOkMs: undefined }, false],
+    ['last good ping 1 ms inside the tolerance', { lastProbeOkMs: NOW - 1_999 }, true],
+    ['last good ping exactly the tolerance ago', { lastProbeOkMs: NOW - 2_000 }, false],
+    ['engine failing to start, briefly', { troubleSinceMs: NOW - 1_999 }, true],
+    ['engine failing to start for the tolerance', { troubleSinceMs: NOW - 2_000 }, false],
+  ] as const)('%s → %s', (_name, overrides, expected) => {
+    expect(fitToLead({ ...base, ...overrides })).toBe(expected);
+  });
+});
+
+describe('mayCampaign', () => {
+  it.each([
+    ['fit, never abdicated', { fit: true, abdicatedAtMs: undefined }, true],
+    ['unfit', { fit: false, abdicatedAtMs: undefined }, false],
+    ['fit, abdicated just now', { fit: true, abdicatedAtMs: NOW - 1 }, false],
+    ['fit, abdicated 1 ms short of the hold-off', { fit: true, abdicatedAtMs: NOW - 2_999 }, false],
+    ['fit, abdicated a hold-off ago', { fit: true, abdicatedAtMs: NOW - 3_000 }, true],
+    ['unfit, abdicated long ago', { fit: false, abdicatedAtMs: NOW - 60_000 }, false],
+  ] as const)('%s → %s', (_name, overrides, expected) => {
+    expect(mayCampaign({ ...overrides, nowMs: NOW, holdOffMs: 3_000 })).toBe(expected);
   });
 });

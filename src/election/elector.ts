@@ -4,11 +4,18 @@
 // successful renew ends leadership when renewDeadline passes without another, even while a renew
 // request hangs. Leadership is only ever ended through stepDown(), which calls onStoppedLeading
 // synchronously first, so the engine stops firing before anything else happens.
+//
+// Leadership also depends on being able to lead (issue 10): `canLead` says whether this replica
+// can do the leader's work (main: its MongoDB answers, its indexes exist, its engine starts). A
+// leader that cannot steps down and releases the Lease so a replica that can takes over at once
+// (abdicate); a follower that cannot does not campaign, and one that abdicated waits a lease
+// duration before it campaigns again.
 
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { type Deadline, deadline } from './deadline.ts';
-import { decide, leaseChanged, releaseSpec } from './decide.ts';
+import { decide, isMine, leaseChanged, mayCampaign, releaseSpec } from './decide.ts';
 import { followerDelayMs } from './timing.ts';
 import { type LeaseClient, LeaseConflictError, LeaseUnavailableError, type ObservedLease } from './types.ts';
 
@@ -30,6 +37,17 @@ export interface ElectorOptions extends ElectorCallbacks {
   readonly client: LeaseClient;
   /** Holder identity written into the Lease (the pod name). */
   readonly identity: string;
+  /**
+   * Per-process nonce written beside the identity (default: a random UUID), so a second process
+   * with the same identity is seen as another holder, not as ourselves.
+   */
+  readonly nonce?: string;
+  /**
+   * Whether this replica can do the leader's work now (default: always). Asked before every
+   * attempt and every renew; false makes a leader abdicate and a follower abstain. Must be cheap
+   * and must not throw (a throw counts as false).
+   */
+  readonly canLead?: () => boolean;
   readonly leaseDurationMs: number;
   readonly renewDeadlineMs: number;
   readonly retryPeriodMs: number;
@@ -52,7 +70,9 @@ const silent: ElectionLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class Elector {
   readonly identity: string;
+  readonly nonce: string;
   readonly #client: LeaseClient;
+  readonly #canLead: () => boolean;
   readonly #callbacks: ElectorCallbacks;
   readonly #log: ElectionLogger;
   readonly #leaseDurationMs: number;
@@ -81,6 +101,8 @@ export class Elector {
   #deadlineTimer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
   #wakeRequested = false;
+  /** Monotonic time this replica last gave up the Lease because it could not lead. */
+  #abdicatedAtMs: number | undefined;
 
   constructor(options: ElectorOptions) {
     const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = options;
@@ -91,6 +113,8 @@ export class Elector {
       );
     }
     this.identity = options.identity;
+    this.nonce = options.nonce ?? randomUUID();
+    this.#canLead = options.canLead ?? (() => true);
     this.#client = options.client;
     this.#callbacks = options;
     this.#log = options.logger ?? silent;
@@ -168,9 +192,12 @@ export class Elector {
     while (!stopped.aborted) {
       let expiresInMs: number | undefined;
       try {
-        expiresInMs = await (this.#leading !== undefined && this.#mine
-          ? this.#renew(this.#mine)
-          : this.#tryAcquire());
+        if (this.#leading !== undefined && this.#mine) {
+          if (this.#fit()) expiresInMs = await this.#renew(this.#mine);
+          else await this.#abdicate();
+        } else {
+          expiresInMs = await this.#tryAcquire();
+        }
       } catch (error) {
         if (stopped.aborted) break;
         this.#log.warn({ err: error, leading: this.isLeader }, 'lease request failed');
@@ -197,17 +224,35 @@ export class Elector {
   async #tryAcquireWith(signal: AbortSignal): Promise<number | undefined> {
     const observed = await this.#client.get(signal);
     this.#see(observed);
+    const nowMs = this.#now();
     const decision = decide({
       observed,
       observedAtMs: this.#observedAtMs,
       me: this.identity,
-      nowMs: this.#now(),
+      nonce: this.nonce,
+      canLead: mayCampaign({
+        fit: this.#fit(),
+        abdicatedAtMs: this.#abdicatedAtMs,
+        nowMs,
+        holdOffMs: this.#leaseDurationMs,
+      }),
+      nowMs,
       wallNow: this.#wallClock(),
       leaseDurationSeconds: this.#leaseDurationMs / 1000,
     });
     if (decision.kind === 'follow') return decision.expiresInMs;
+    if (decision.kind === 'abstain') return undefined;
     const sentAtMs = this.#now();
     try {
+      if (decision.kind === 'release') {
+        // Still ours from before (a step-down on the deadline, a release that failed), but we
+        // cannot lead: hand it over now instead of letting it expire.
+        const released = await this.#client.replace(decision.spec, decision.resourceVersion, signal);
+        this.#mine = released;
+        this.#see(released);
+        this.#log.info({}, 'released the lease: this replica cannot lead');
+        return undefined;
+      }
       const written =
         decision.kind === 'create'
           ? await this.#client.create(decision.spec, signal)
@@ -237,6 +282,8 @@ export class Elector {
       observed: mine,
       observedAtMs: this.#observedAtMs,
       me: this.identity,
+      nonce: this.nonce,
+      canLead: true,
       nowMs: this.#now(),
       wallNow: this.#wallClock(),
       leaseDurationSeconds: this.#leaseDurationMs / 1000,
@@ -252,11 +299,12 @@ export class Elector {
       if (!(error instanceof LeaseConflictError)) throw error;
       // Someone wrote the Lease since our last renew. Read it at once: if it names another holder
       // (or is gone, or cannot be read) we stop leading now rather than at the deadline. If it
-      // still names us, the write was ours (an earlier renew whose answer was lost to a timeout)
-      // or only metadata changed: keep leading and renew from it on the next round.
+      // still names this process (identity and nonce), the write was ours (an earlier renew whose
+      // answer was lost to a timeout) or only metadata changed: keep leading and renew from it on
+      // the next round. Our identity with another nonce is a second process with our name.
       const fresh = await this.#client.get(signal).catch(() => undefined);
       if (fresh !== undefined) this.#see(fresh);
-      if (fresh?.holderIdentity === this.identity) {
+      if (fresh && isMine(fresh, this.identity, this.nonce)) {
         this.#mine = fresh;
       } else {
         const reason =
@@ -264,11 +312,33 @@ export class Elector {
             ? 'renew conflict and the lease cannot be read'
             : fresh === null
               ? 'lease deleted'
-              : `lease taken by ${fresh.holderIdentity || 'a release'}`;
+              : fresh.holderIdentity === this.identity
+                ? 'lease taken by another process with this identity'
+                : `lease taken by ${fresh.holderIdentity || 'a release'}`;
         this.#stepDown(reason);
       }
     }
     return undefined;
+  }
+
+  #fit(): boolean {
+    try {
+      return this.#canLead();
+    } catch (error) {
+      this.#log.error({ err: error }, 'canLead threw; counting it as unable to lead');
+      return false;
+    }
+  }
+
+  /**
+   * We lead but cannot do the leader's work: stop firing at once (stepDown), then clear the
+   * holder so a replica that can lead takes over now rather than after the lease expires. The
+   * elector keeps running as a follower, held off from campaigning for a lease duration.
+   */
+  async #abdicate(): Promise<void> {
+    this.#abdicatedAtMs = this.#now();
+    this.#stepDown('this replica cannot lead (see canLead): handing the lease over');
+    await this.#writeRelease();
   }
 
   /** A successful create/acquire/renew sent at sentAtMs. */
@@ -374,7 +444,7 @@ export class Elector {
 
   async #writeRelease(): Promise<void> {
     let base = this.#mine;
-    if (base === undefined || base.holderIdentity !== this.identity) return;
+    if (base === undefined || !isMine(base, this.identity, this.nonce)) return;
     const signal = AbortSignal.timeout(Math.ceil(this.#releaseTimeoutMs));
     try {
       for (let attempt = 1; ; attempt++) {
@@ -393,7 +463,7 @@ export class Elector {
           // Most likely a renew that was aborted client-side but landed: release from the fresh record.
           const fresh = await this.#client.get(signal);
           this.#see(fresh);
-          if (fresh?.holderIdentity !== this.identity) return;
+          if (!fresh || !isMine(fresh, this.identity, this.nonce)) return;
           base = fresh;
         }
       }

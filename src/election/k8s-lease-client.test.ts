@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { toObserved, toWire } from './k8s-lease-client.ts';
+import { toObserved, toWire, withNonce } from './k8s-lease-client.ts';
+import { HOLDER_NONCE_ANNOTATION } from './types.ts';
 
 describe('toWire', () => {
   it('serialises both times as MicroTime: RFC 3339 UTC with six fractional digits', () => {
@@ -9,6 +10,7 @@ describe('toWire', () => {
       acquireTime: new Date('2026-03-01T11:00:00.000Z'),
       renewTime: new Date('2026-03-01T12:00:00.123Z'),
       leaseTransitions: 2,
+      holderNonce: 'n1',
     });
     expect(JSON.parse(JSON.stringify(wire))).toEqual({
       holderIdentity: 'me',
@@ -27,8 +29,29 @@ describe('toWire', () => {
       acquireTime: now,
       renewTime: now,
       leaseTransitions: 0,
+      holderNonce: '',
     });
     expect(wire.holderIdentity).toBe('');
+  });
+});
+
+describe('withNonce', () => {
+  it('sets the holder nonce annotation and keeps the others', () => {
+    expect(withNonce({ name: 'l', annotations: { a: 'b' } }, 'n2')).toEqual({
+      name: 'l',
+      annotations: { a: 'b', [HOLDER_NONCE_ANNOTATION]: 'n2' },
+    });
+  });
+
+  it('removes it on release', () => {
+    expect(withNonce({ annotations: { a: 'b', [HOLDER_NONCE_ANNOTATION]: 'n1' } }, '')).toEqual({
+      annotations: { a: 'b' },
+    });
+  });
+
+  it('is read back by toObserved', () => {
+    const observed = toObserved({ metadata: withNonce({ resourceVersion: '3' }, 'n3'), spec: {} });
+    expect(observed.holderNonce).toBe('n3');
   });
 });
 
@@ -50,6 +73,7 @@ describe('toObserved', () => {
       acquireTime: new Date('2026-03-01T11:00:00.000Z'),
       renewTime: new Date('2026-03-01T12:00:00.123Z'),
       leaseTransitions: 4,
+      holderNonce: null,
       resourceVersion: '7',
     });
   });
@@ -63,6 +87,7 @@ describe('toObserved', () => {
       acquireTime: null,
       renewTime,
       leaseTransitions: null,
+      holderNonce: null,
       resourceVersion: '1',
     });
     expect(observed.renewTime).not.toBe(renewTime);

@@ -7,6 +7,7 @@ import * as k8s from '@kubernetes/client-node';
 import { type Deadline, deadline } from './deadline.ts';
 import { withSignal } from './kube-config.ts';
 import {
+  HOLDER_NONCE_ANNOTATION,
   type LeaseClient,
   LeaseConflictError,
   type LeaseSpec,
@@ -74,7 +75,10 @@ export class K8sLeaseClient implements LeaseClient {
       const lease = await this.#api.createNamespacedLease(
         {
           namespace: this.#namespace,
-          body: { metadata: { name: this.#name, namespace: this.#namespace }, spec: toWire(spec) },
+          body: {
+            metadata: withNonce({ name: this.#name, namespace: this.#namespace }, spec.holderNonce),
+            spec: toWire(spec),
+          },
         },
         withSignal(bounded),
       );
@@ -93,12 +97,10 @@ export class K8sLeaseClient implements LeaseClient {
     const scope = this.#bound(signal);
     const bounded = scope.signal;
     const known = this.#lastMetadata?.resourceVersion === resourceVersion ? this.#lastMetadata : undefined;
-    const metadata: k8s.V1ObjectMeta = {
-      ...known,
-      name: this.#name,
-      namespace: this.#namespace,
-      resourceVersion,
-    };
+    const metadata = withNonce(
+      { ...known, name: this.#name, namespace: this.#namespace, resourceVersion },
+      spec.holderNonce,
+    );
     try {
       const lease = await this.#api.replaceNamespacedLease(
         { name: this.#name, namespace: this.#namespace, body: { metadata, spec: toWire(spec) } },
@@ -204,8 +206,19 @@ export function toObserved(lease: k8s.V1Lease): ObservedLease {
     acquireTime: toDate(spec.acquireTime),
     renewTime: toDate(spec.renewTime),
     leaseTransitions: spec.leaseTransitions ?? null,
+    holderNonce: lease.metadata?.annotations?.[HOLDER_NONCE_ANNOTATION] || null,
     resourceVersion: lease.metadata?.resourceVersion ?? '',
   };
+}
+
+/**
+ * The nonce is not a LeaseSpec field, so it travels as an annotation in the same write as the
+ * spec (a PUT is atomic over metadata and spec). Other annotations are kept; '' removes it.
+ */
+export function withNonce(metadata: k8s.V1ObjectMeta, nonce: string): k8s.V1ObjectMeta {
+  const { [HOLDER_NONCE_ANNOTATION]: _old, ...others } = metadata.annotations ?? {};
+  const annotations = nonce === '' ? others : { ...others, [HOLDER_NONCE_ANNOTATION]: nonce };
+  return { ...metadata, annotations };
 }
 
 /**

@@ -1,7 +1,9 @@
 // Marks the leader's own pod (`<LEADER_LABEL>=leader`) so `kubectl get pods -l …` and
 // `make failover` find it. A convenience for people, never part of the election: the Lease is the
-// truth. So it is fire-and-forget (the elector never waits for it), retried a few times, logged,
-// and a no-op outside a pod. Patches are applied one at a time, latest wish wins.
+// truth. So it is fire-and-forget (the elector never waits for it), logged, and a no-op outside a
+// pod. Patches are applied one at a time, latest wish wins, and retried with capped backoff until
+// the pod matches or is gone: a label left on an old leader (it once gave up after three failed
+// removals) makes `make failover` and `kubectl get pods -l …` find two leaders.
 
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -26,8 +28,11 @@ export interface PodLabelerOptions {
   readonly enabled: boolean;
   readonly logger?: ElectionLogger;
   readonly requestTimeoutMs?: number;
-  readonly attempts?: number;
+  /** First retry delay; doubles per failure up to maxRetryDelayMs. */
   readonly retryDelayMs?: number;
+  readonly maxRetryDelayMs?: number;
+  /** Failures in a row before each one is logged as a warning (the first ones are debug). */
+  readonly warnAfter?: number;
 }
 
 export class PodLabeler {
@@ -58,7 +63,7 @@ export class PodLabeler {
   }
 
   async #drain(): Promise<void> {
-    const { attempts = 3, retryDelayMs = 1_000, logger } = this.#options;
+    const { retryDelayMs = 1_000, maxRetryDelayMs = 30_000, warnAfter = 3, logger } = this.#options;
     let failures = 0;
     try {
       while (this.#desired !== undefined && this.#desired !== this.#applied) {
@@ -74,11 +79,19 @@ export class PodLabeler {
         } catch (error) {
           failures++;
           const gone = error instanceof ApiException && error.code === 404;
-          if (gone || failures >= attempts) {
-            logger?.warn({ err: error, pod: this.#options.podName, leader: want }, 'could not (un)label pod');
+          if (gone) {
+            logger?.warn(
+              { err: error, pod: this.#options.podName, leader: want },
+              'pod gone; not (un)labelled',
+            );
             return;
           }
-          await delay(retryDelayMs);
+          const retryInMs = Math.min(retryDelayMs * 2 ** (failures - 1), maxRetryDelayMs);
+          const fields = { err: error, pod: this.#options.podName, leader: want, failures, retryInMs };
+          if (failures >= warnAfter) logger?.warn(fields, 'could not (un)label pod; retrying');
+          else logger?.debug(fields, 'could not (un)label pod; retrying');
+          // Unref'd: a pending retry never keeps the process alive on its own.
+          await delay(retryInMs, undefined, { ref: false });
         }
       }
     } finally {

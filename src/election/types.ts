@@ -9,8 +9,16 @@ export interface ObservedLease {
   readonly acquireTime: Date | null;
   readonly renewTime: Date | null;
   readonly leaseTransitions: number | null;
+  /**
+   * The writing process's nonce (annotation HOLDER_NONCE_ANNOTATION): tells two processes that
+   * carry the same identity apart, so neither takes the other's write for its own.
+   */
+  readonly holderNonce: string | null;
   readonly resourceVersion: string;
 }
+
+/** Where the holder's per-process nonce is kept: written in the same PUT as the spec. */
+export const HOLDER_NONCE_ANNOTATION = 'leasecron.io/holder-nonce';
 
 /** A complete LeaseSpec to write; every field is set, as client-go writes it. */
 export interface LeaseSpec {
@@ -21,6 +29,8 @@ export interface LeaseSpec {
   readonly acquireTime: Date;
   readonly renewTime: Date;
   readonly leaseTransitions: number;
+  /** The writer's per-process nonce; '' (annotation removed) on release. */
+  readonly holderNonce: string;
 }
 
 export type LeaseWatchEvent = { type: 'upsert'; lease: ObservedLease } | { type: 'deleted' };

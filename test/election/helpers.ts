@@ -74,7 +74,11 @@ export async function rawLease(namespace: string, name = 'leasecron'): Promise<R
 }
 
 export interface RawLease {
-  metadata: { resourceVersion: string; labels?: Record<string, string> };
+  metadata: {
+    resourceVersion: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec: {
     holderIdentity?: string;
     leaseDurationSeconds?: number;

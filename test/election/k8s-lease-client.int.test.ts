@@ -24,6 +24,7 @@ const spec = (holderIdentity: string, renewTime = new Date('2026-03-01T12:00:00.
   acquireTime: new Date('2026-03-01T11:00:00.000Z'),
   renewTime,
   leaseTransitions: 3,
+  holderNonce: 'n',
 });
 
 describe('K8sLeaseClient', () => {

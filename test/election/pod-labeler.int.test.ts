@@ -4,8 +4,10 @@
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { createElector, type ElectionConfig } from '../../src/election/create-elector.ts';
-import { adminKubeConfig, createNamespace } from '../helpers/clients.ts';
+import { PodLabeler } from '../../src/election/pod-labeler.ts';
+import { adminKubeConfig, createNamespace, stack } from '../helpers/clients.ts';
 import { TIMING, waitFor } from './helpers.ts';
+import { startPartitionProxy } from './partition-proxy.ts';
 
 const LABEL = 'leasecron.io/role';
 
@@ -59,5 +61,54 @@ describe('pod labeler', () => {
     await off.labeler.idle();
     expect(await labelsOf('leasecron-2')).toEqual({ app: 'leasecron' });
     await off.elector.release();
+  });
+
+  it('removes the label from an old leader even when the first removals fail (issue 10)', async () => {
+    // Before: after three failed patches the labeler gave up, and the pod of a replica that no
+    // longer leads kept leasecron.io/role=leader until it led again: `make failover` and
+    // `kubectl get pods -l …` then found two "leaders", and deleted the wrong one.
+    const ns = await createNamespace('labeler-retry');
+    const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'leasecron-0', labels: { app: 'leasecron' } },
+        spec: { containers: [{ name: 'app', image: 'leasecron:test' }] },
+      },
+    });
+    const labelsOf = async () =>
+      (await core.readNamespacedPod({ name: 'leasecron-0', namespace: ns })).metadata?.labels ?? {};
+    const proxy = await startPartitionProxy(stack().kube.server);
+    try {
+      const viaProxy = new k8s.KubeConfig();
+      viaProxy.loadFromOptions({
+        clusters: [{ name: 'c', server: proxy.url, skipTLSVerify: true }],
+        users: [{ name: 'u', token: stack().kube.token }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u', namespace: ns }],
+        currentContext: 'x',
+      });
+      const labeler = new PodLabeler({
+        kubeConfig: viaProxy,
+        namespace: ns,
+        podName: 'leasecron-0',
+        labelKey: LABEL,
+        enabled: true,
+        requestTimeoutMs: 500,
+        retryDelayMs: 50,
+      });
+      labeler.setLeader(true);
+      await waitFor('the leader label', async () => (await labelsOf())[LABEL] === 'leader');
+
+      await proxy.refuse();
+      labeler.setLeader(false);
+      // Well past three attempts (50 ms apart, each refused at once).
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect((await labelsOf())[LABEL]).toBe('leader');
+      await proxy.heal();
+      await waitFor('the label to go', async () => (await labelsOf())[LABEL] === undefined, 10_000, 100);
+      await labeler.idle();
+    } finally {
+      await proxy.close();
+    }
   });
 });
