@@ -115,7 +115,9 @@ export class ChaosCluster {
   async start(): Promise<void> {
     const { kubeBinDir, secantusVenv } = provision();
     this.#venv = secantusVenv;
-    [this.#mongoPort, ...this.#ports] = await allocatePorts(4);
+    const ports = await allocatePorts(4);
+    this.#mongoPort = ports[0]!;
+    this.#ports = ports.slice(1);
     const { MONGODB_URI: _shared, ...env } = process.env;
     [this.mongo, this.kube] = await Promise.all([
       startMongo(join(this.dir, 'mongo'), { env, secantusVenv, port: this.#mongoPort }),
