@@ -195,7 +195,9 @@ describe('MongoRunStore', () => {
     expect((await runs.lastClaimed(['s5'])).get('s5')?.getTime()).toBe(at.getTime() - 1);
     expect(await runs.claim({ ...c, id: crypto.randomUUID(), leader: 'b' })).toBe(true);
 
-    const m = await runs.requestManual({ id: 's5', name: 'n' }, new Date());
+    // On t0's clock, like every write here: a manual run of the real now would be expired at once by
+    // the date check's database, whose clock is a year ahead.
+    const m = await runs.requestManual({ id: 's5', name: 'n' }, new Date(at.getTime() + 1000));
     expect(await runs.startManual(m.id, 'a', 1, new Date())).toBe(true);
     await runs.unclaim(m.id);
     expect((await runs.pendingManual(50)).map((r) => r.id)).toContain(m.id);
