@@ -260,7 +260,7 @@ if (opts.child) {
       },
       results,
       notes: [
-        'start → armed: engine.start(epoch) (abandon stale runs, open the change stream, last claims, read + arm the snapshot) until status().armed === N',
+        'start → armed: engine.start(epoch) (settle orphaned runs, open the change stream, last claims, read + arm the snapshot) until status().armed === N',
         'snapshot read alone: iterating ScheduleStore.all() with nothing else; engine alone: engine.start with that snapshot already in memory',
         'RSS/heap: process.memoryUsage() after two forced gc() before start and after arming, in a fresh process per size',
         'schedule objects + engine: heap held by the snapshot array of Schedule objects alone, and what arming them in an engine adds',

@@ -1,7 +1,9 @@
 // Process wiring and graceful shutdown. Every replica serves the API; the one that
-// holds the Lease also runs the engine. On SIGTERM: stop firing, release the Lease
-// (so another replica leads within about a second), close the HTTP server, close
-// MongoDB — each step runs even if an earlier one fails.
+// holds the Lease also runs the engine. On SIGTERM: stop starting fires at once, let
+// running actions finish while the Lease is still held (within SHUTDOWN_TIMEOUT_SECONDS
+// less a reserve), stop leading, release the Lease (so another replica leads within about
+// a second and catches up per misfire policy), close the HTTP server, close MongoDB —
+// each step runs even if an earlier one fails.
 
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -241,8 +243,21 @@ async function main(): Promise<void> {
           logger.warn({ err }, `shutdown: ${name} failed`);
         }
       };
-      // Stop leading first (synchronously: nothing fires after this), then let
-      // in-flight runs record how they ended, then hand the Lease over.
+      // Drain while still leading: nothing new starts from here on, and an action under way
+      // finishes under a valid Lease (the elector keeps renewing) instead of being cut off
+      // with its outcome unknown. Actions still running when the budget ends are aborted and
+      // recorded as such. Then stop leading and hand the Lease over.
+      await step('draining running actions', async () => {
+        const t0 = performance.now();
+        const { running, aborted } = await engine.drain(config.drainTimeoutMs);
+        if (running > 0)
+          logger[aborted > 0 ? 'warn' : 'info'](
+            { running, aborted, ms: Math.round(performance.now() - t0), budgetMs: config.drainTimeoutMs },
+            aborted > 0
+              ? 'shutdown: aborted the actions still running at the end of the drain budget'
+              : 'shutdown: running actions finished',
+          );
+      });
       await step('stopping the engine', () => engine.stop());
       await step('releasing the Lease', () => elector.release());
       await step('removing the leader label', () => Promise.race([labeler.idle(), sleep(2000)]));

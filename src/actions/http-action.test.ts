@@ -213,7 +213,7 @@ describe('http action results', () => {
     expect(result.error).toContain('ECONNREFUSED');
   });
 
-  it('abort during a request stops within 100 ms', async () => {
+  it('abort during a request stops within 100 ms; the outcome is unknown (it may have been delivered)', async () => {
     respondWith(hang);
     const controller = new AbortController();
     const pending = run(action({ timeoutMs: 10_000 }), ctx(controller.signal));
@@ -222,11 +222,12 @@ describe('http action results', () => {
     controller.abort();
     const result = await pending;
     expect(performance.now() - abortedAt).toBeLessThan(100);
-    expect(result).toMatchObject({ status: 'failed', attempts: 1, error: 'aborted' });
+    expect(result).toMatchObject({ status: 'unknown', attempts: 1 });
+    expect(result.error).toContain('may have been delivered');
     expect(seen).toHaveLength(1);
   });
 
-  it('abort during the backoff wait stops within 100 ms', async () => {
+  it('abort during the backoff wait stops within 100 ms; the failed attempt stands', async () => {
     respondWith(status(500));
     const controller = new AbortController();
     const pending = run(action({ retry: { maxAttempts: 5, backoffMs: 60_000 } }), ctx(controller.signal));
@@ -239,7 +240,7 @@ describe('http action results', () => {
     expect(result).toMatchObject({
       status: 'failed',
       attempts: 1,
-      error: 'aborted',
+      error: 'aborted before retrying (last attempt: HTTP 500 Internal Server Error)',
       response: { statusCode: 500 },
     });
     expect(seen).toHaveLength(1);
@@ -247,7 +248,7 @@ describe('http action results', () => {
 
   it('an already aborted signal sends nothing', async () => {
     const result = await run(action(), ctx(AbortSignal.abort()));
-    expect(result).toMatchObject({ status: 'failed', attempts: 0, error: 'aborted' });
+    expect(result).toMatchObject({ status: 'aborted', attempts: 0, error: 'aborted' });
     expect(seen).toHaveLength(0);
   });
 

@@ -10,6 +10,7 @@ import {
   type ActionError,
   type ActionHandler,
   type ActionResult,
+  type ActionStatus,
   type HttpActionConfig,
   HttpNetworkError,
   HttpStatusError,
@@ -90,8 +91,8 @@ export function createHttpAction(options: HttpActionOptions = {}): ActionHandler
 
   return async (action, ctx) => {
     const startedAt = monotonicMs();
-    const finish = (attempts: number, last: AttemptOutcome): ActionResult => ({
-      status: last.error ? 'failed' : 'succeeded',
+    const finish = (attempts: number, last: AttemptOutcome, status?: ActionStatus): ActionResult => ({
+      status: status ?? (last.error ? 'failed' : 'succeeded'),
       attempts,
       ...(last.error ? { error: last.error.message } : {}),
       response: {
@@ -111,10 +112,17 @@ export function createHttpAction(options: HttpActionOptions = {}): ActionHandler
     const maxAttempts = Math.max(1, Math.floor(action.retry.maxAttempts));
     let last: AttemptOutcome = {};
     for (let attempt = 1; ; attempt++) {
-      if (ctx.signal.aborted) return finish(attempt - 1, { ...last, error: new ActionAbortedError() });
+      if (ctx.signal.aborted) {
+        // Nothing more is sent; what was sent before (if anything) got a failing answer.
+        return attempt === 1
+          ? finish(0, { error: new ActionAbortedError() }, 'aborted')
+          : finish(attempt - 1, { ...last, error: abortedAfter(last.error) });
+      }
       last = await attemptOnce(doFetch, request, action.timeoutMs, ctx.signal);
       const { error } = last;
-      if (!error || error instanceof ActionAbortedError) return finish(attempt, last);
+      // Cut off with the request under way: the receiver may have it (and may act on it).
+      if (error instanceof ActionAbortedError) return finish(attempt, last, 'unknown');
+      if (!error) return finish(attempt, last);
       if (!isRetryable(error) || attempt >= maxAttempts) return finish(attempt, last);
       const delayMs = retryDelayMs({
         attempt,
@@ -130,8 +138,8 @@ export function createHttpAction(options: HttpActionOptions = {}): ActionHandler
       );
       try {
         await sleep(delayMs, undefined, { signal: ctx.signal });
-      } catch (err) {
-        return finish(attempt, { ...last, error: new ActionAbortedError({ cause: err }) });
+      } catch {
+        return finish(attempt, { ...last, error: abortedAfter(error) });
       }
     }
   };
@@ -151,7 +159,13 @@ async function attemptOnce(
   try {
     res = await doFetch(request.url, { ...request.init, signal: AbortSignal.any([runSignal, timeout]) });
   } catch (err) {
-    if (runSignal.aborted) return { error: new ActionAbortedError({ cause: err }) };
+    if (runSignal.aborted) {
+      return {
+        error: new ActionAbortedError('aborted with the request under way; it may have been delivered', {
+          cause: err,
+        }),
+      };
+    }
     if (timeout.aborted) return { error: new HttpTimeoutError(timeoutMs, { cause: err }) };
     return { error: new HttpNetworkError(errorText(err), { cause: err }) };
   }
@@ -160,8 +174,8 @@ async function attemptOnce(
   const summary = await readSummary(res);
   const statusCode = res.status;
   const base = { statusCode, ...(summary !== undefined ? { summary } : {}) };
+  // An answer arrived: it is the outcome, even if the run was aborted meanwhile.
   if (statusCode >= 200 && statusCode <= 299) return base;
-  if (runSignal.aborted) return { ...base, error: new ActionAbortedError() };
   const retryAfter = statusCode === 429 || statusCode === 503 ? res.headers.get('retry-after') : null;
   let message = `HTTP ${statusCode}${res.statusText ? ` ${res.statusText}` : ''}`;
   if (statusCode >= 300 && statusCode <= 399) {
@@ -189,6 +203,11 @@ async function readSummary(res: Response): Promise<string | undefined> {
     reader.cancel().catch(() => {});
   }
   return text.length > 0 ? text.slice(0, SUMMARY_CHARS) : undefined;
+}
+
+/** Aborted between attempts: the last attempt's failure stands, and no retry follows. */
+function abortedAfter(last: ActionError | undefined): ActionAbortedError {
+  return new ActionAbortedError(`aborted before retrying${last ? ` (last attempt: ${last.message})` : ''}`);
 }
 
 function errorText(err: unknown): string {

@@ -40,7 +40,10 @@ export interface ActionContext {
   scheduledFor: Date;
   /** When the engine started this run (the run's `firedAt`); informational only. */
   attemptStartedAt?: Date;
-  /** Aborted on concurrency=replace or shutdown; actions stop at once and report 'aborted'. */
+  /**
+   * Aborted on concurrency=replace, on losing the Lease, or when shutdown's budget runs out;
+   * actions stop at once and report `aborted` (nothing sent) or `unknown` (something was under way).
+   */
   signal: AbortSignal;
   logger: ActionLogger;
 }
@@ -53,8 +56,14 @@ export interface ActionResponseInfo {
   summary?: string;
 }
 
+/**
+ * - `aborted`: cancelled through `ctx.signal` before anything was sent; it had no effect.
+ * - `unknown`: cancelled while a request was under way; it may have taken effect.
+ */
+export type ActionStatus = 'succeeded' | 'failed' | 'aborted' | 'unknown';
+
 export interface ActionResult {
-  status: 'succeeded' | 'failed';
+  status: ActionStatus;
   attempts: number;
   error?: string;
   response?: ActionResponseInfo;
@@ -75,8 +84,8 @@ export class ActionError extends Error {
 /** The run was cancelled through `ctx.signal`. */
 export class ActionAbortedError extends ActionError {
   override name = 'ActionAbortedError';
-  constructor(options?: ErrorOptions) {
-    super('aborted', options);
+  constructor(message = 'aborted', options?: ErrorOptions) {
+    super(message, options);
   }
 }
 

@@ -14,7 +14,10 @@ export const RunResponseSchema = z
     createdAt: Instant,
     firedAt: Instant.nullable(),
     finishedAt: Instant.nullable(),
-    status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'abandoned']),
+    status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'abandoned', 'unknown']).meta({
+      description:
+        '`abandoned`: stopped before its action could take effect. `unknown`: its action was under way when its leader stopped; it may have taken effect (a webhook may have been delivered).',
+    }),
     attempts: z.int().min(0),
     trigger: z.enum(['schedule', 'catchup', 'manual']),
     leader: z.string().nullable().meta({ description: 'Identity of the leader that ran it.' }),

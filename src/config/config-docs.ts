@@ -110,7 +110,8 @@ export const CONFIG_DOCS = [
   {
     name: 'SHUTDOWN_TIMEOUT_SECONDS',
     default: DEFAULTS.SHUTDOWN_TIMEOUT_SECONDS,
-    description: 'Upper bound for graceful shutdown after SIGTERM; keep below terminationGracePeriodSeconds.',
+    description:
+      'Upper bound for graceful shutdown after SIGTERM; keep below terminationGracePeriodSeconds. The leader first lets running actions finish for this long less 5 s (less half when shorter than 10 s), still holding the Lease, then aborts what still runs and releases the Lease.',
   },
   {
     name: 'JOB_NAMESPACES',

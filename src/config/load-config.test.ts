@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SERVICE_ACCOUNT_NAMESPACE_FILE } from './config-docs.ts';
-import { type Config, type ConfigDeps, ConfigError, loadConfig } from './load-config.ts';
+import { type Config, type ConfigDeps, ConfigError, drainBudgetMs, loadConfig } from './load-config.ts';
 
 const outOfCluster: ConfigDeps = { readFile: () => undefined, hostname: () => 'dev-box' };
 const inCluster: ConfigDeps = {
@@ -39,6 +39,7 @@ describe('loadConfig defaults', () => {
       leaderLabel: 'leasecron.io/role',
       labelPod: false,
       shutdownTimeoutMs: 20_000,
+      drainTimeoutMs: 15_000,
       jobNamespaces: ['default'],
       maxCatchupPerSchedule: 100,
       apiDbTimeoutMs: 1500,
@@ -103,6 +104,7 @@ describe('loadConfig defaults', () => {
       leaderLabel: 'example.com/leader',
       labelPod: true,
       shutdownTimeoutMs: 250,
+      drainTimeoutMs: 125,
       jobNamespaces: ['batch', 'ops'],
       maxCatchupPerSchedule: 5,
       apiDbTimeoutMs: 800,
@@ -199,6 +201,19 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     expect(error.message).toMatch(
       /^4 configuration problems: PORT=x .*; API_TOKEN .*; LOG_LEVEL=loud .*; LABEL_POD=maybe/,
     );
+  });
+});
+
+describe('drainBudgetMs', () => {
+  it.each([
+    [20_000, 15_000],
+    [10_000, 5_000],
+    [8_000, 4_000],
+    [3_600_000, 3_595_000],
+    [250, 125],
+    [0, 0],
+  ])('a %i ms shutdown budget lets running actions finish for %i ms', (shutdown, drain) => {
+    expect(drainBudgetMs(shutdown)).toBe(drain);
   });
 });
 

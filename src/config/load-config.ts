@@ -51,6 +51,8 @@ export interface Config {
   readonly leaderLabel: string;
   readonly labelPod: boolean;
   readonly shutdownTimeoutMs: number;
+  /** The part of shutdownTimeoutMs running actions may use to finish (drainBudgetMs). */
+  readonly drainTimeoutMs: number;
   readonly jobNamespaces: readonly string[];
   readonly maxCatchupPerSchedule: number;
   /** Total time one API request may wait for MongoDB before it answers 503. */
@@ -200,11 +202,25 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
     leaderLabel,
     labelPod,
     shutdownTimeoutMs,
+    drainTimeoutMs: drainBudgetMs(shutdownTimeoutMs),
     jobNamespaces,
     maxCatchupPerSchedule,
     apiDbTimeoutMs,
     readyTimeoutMs,
   });
+}
+
+/** What shutdown keeps back from the drain: aborting and recording the runs still going,
+ * releasing the Lease (bounded at 2 s), removing the leader label (2 s), closing servers. */
+export const SHUTDOWN_RESERVE_MS = 5_000;
+
+/**
+ * How long a leader on SIGTERM lets running actions finish, still holding the Lease, before it
+ * aborts them and releases it: the shutdown budget less a reserve for those last steps (at most
+ * SHUTDOWN_RESERVE_MS, at most half the budget).
+ */
+export function drainBudgetMs(shutdownTimeoutMs: number): number {
+  return Math.max(0, shutdownTimeoutMs - Math.min(SHUTDOWN_RESERVE_MS, shutdownTimeoutMs / 2));
 }
 
 function parseJobNamespaces(

@@ -4,6 +4,9 @@
 //
 // Every leadership term gets a number; each async continuation checks it, so work
 // that was in flight when leadership ended can never fire for the old term.
+//
+// Graceful shutdown drains before leadership ends (drain(), then stop()): nothing new starts,
+// running actions finish while the Lease is still held, and every run records how it ended.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult } from '../actions/types.ts';
@@ -16,6 +19,7 @@ import {
   StoreUnavailableError,
 } from '../store/errors.ts';
 import type { ClaimRequest, ResumeToken, Run, ScheduleChange, ScheduleChangeStream } from '../store/types.ts';
+import { runOutcome, type StopCause } from './outcome.ts';
 import { judgeTurn, ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
 import { TimerHeap } from './timer-heap.ts';
 import { type EngineDeps, type EngineMetrics, noopEngineMetrics } from './types.ts';
@@ -38,6 +42,16 @@ interface Entry {
 }
 
 const SETTLED: Promise<void> = Promise.resolve();
+
+/** The reason a running action is aborted with, so its record can say why (outcome.ts). */
+class RunStoppedError extends Error {
+  override readonly name = 'RunStoppedError';
+  readonly stopCause: Exclude<StopCause, null>;
+  constructor(stopCause: Exclude<StopCause, null>, message: string) {
+    super(message);
+    this.stopCause = stopCause;
+  }
+}
 const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
@@ -107,6 +121,8 @@ export class Engine {
   readonly #instance: string;
   #term = 0;
   #leading = false;
+  /** drain() has begun: this term starts nothing new (no timer, claim or manual run) */
+  #draining = false;
   #epoch: number | null = null;
   #stream: ScheduleChangeStream | null = null;
   #token: ResumeToken | null = null;
@@ -152,16 +168,20 @@ export class Engine {
     if (this.#leading) throw new Error('engine already started');
     const term = ++this.#term;
     this.#leading = true;
+    this.#draining = false;
     this.#epoch = epoch;
     const log = this.#d.logger;
     const t0 = performance.now();
-    const abandoned = await this.#d.runs.abandonStale(
+    const orphans = await this.#d.runs.settleOrphans(
       { leader: this.#d.identity, epoch, instance: this.#instance },
       this.#d.now(),
     );
-    if (abandoned > 0) {
-      log.warn({ abandoned }, 'marked runs left running by a previous leader as abandoned');
-      for (let i = 0; i < abandoned; i++) this.#m.fired('abandoned');
+    if (orphans > 0) {
+      log.warn(
+        { orphans },
+        'runs left running by an earlier leader recorded as unknown: they may have taken effect',
+      );
+      for (let i = 0; i < orphans; i++) this.#m.fired('unknown');
     }
     if (term !== this.#term) return;
     await this.#loadSnapshot(term);
@@ -180,6 +200,40 @@ export class Engine {
   }
 
   /**
+   * Graceful shutdown's first step, taken while this replica still holds a valid Lease: start
+   * nothing new, at once (no timer, no claim, no manual run; a claim made meanwhile is given
+   * back), let running actions finish for up to `budgetMs`, then abort those still running.
+   * Resolves once every run has recorded how it ended; stop() then ends leadership. If
+   * leadership ends meanwhile (a renew fails), stop() aborts what runs and this resolves too.
+   */
+  async drain(budgetMs: number): Promise<{ running: number; aborted: number }> {
+    if (!this.#leading) {
+      await this.#drain();
+      return { running: 0, aborted: 0 };
+    }
+    this.#draining = true;
+    this.#timers.clear();
+    if (this.#manualTimer) clearTimeout(this.#manualTimer);
+    this.#manualTimer = null;
+    const running = this.#running.size;
+    const settled = this.#drain();
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      settled.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), budgetMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (inTime) return { running, aborted: 0 };
+    const aborted = this.#running.size;
+    const reason = new RunStoppedError('leadership', 'the shutdown budget ran out');
+    for (const c of this.#running) c.abort(reason);
+    await settled;
+    return { running, aborted };
+  }
+
+  /**
    * Stops firing at once (synchronously: no timer fires after this returns), aborts
    * running actions, then closes the stream and waits for in-flight claims and runs
    * to record how they ended. Idempotent.
@@ -188,11 +242,13 @@ export class Engine {
     if (!this.#leading) return this.#drain();
     this.#term++;
     this.#leading = false;
+    this.#draining = false;
     this.#epoch = null;
     this.#timers.clear();
     if (this.#manualTimer) clearTimeout(this.#manualTimer);
     this.#manualTimer = null;
-    for (const c of this.#running) c.abort();
+    const reason = new RunStoppedError('leadership', 'leadership ended');
+    for (const c of this.#running) c.abort(reason);
     this.#entries.clear();
     this.#invalid.clear();
     this.#shared = new Map();
@@ -215,7 +271,7 @@ export class Engine {
   }
 
   #mayFire(term: number): boolean {
-    return term === this.#term && (this.#d.leaseValid?.() ?? true);
+    return term === this.#term && !this.#draining && (this.#d.leaseValid?.() ?? true);
   }
 
   // --- snapshot and stream -------------------------------------------------
@@ -376,12 +432,13 @@ export class Engine {
 
   #onDue(id: string, at: number): void {
     const e = this.#entries.get(id);
-    if (!e || !this.#leading) return;
+    if (!e || !this.#leading || this.#draining) return;
     // The timer was set for `at`, so that occurrence is due even if the wall clock lags.
     this.#evaluate(e, new Date(Math.max(this.#d.now().getTime(), at)));
   }
 
   #evaluate(e: Entry, now: Date): void {
+    if (this.#draining) return; // an edit arriving while draining: the next leader decides it
     const s = e.schedule;
     if (s.paused || e.exhausted) {
       this.#timers.disarm(s.id);
@@ -475,8 +532,11 @@ export class Engine {
         this.#m.fired(claimed ? 'skipped' : 'duplicate');
         return;
       }
-      if (s.concurrency === 'replace') for (const c of e.running?.values() ?? []) c.abort();
       if (!this.#mayFire(term)) return;
+      if (s.concurrency === 'replace') {
+        const reason = new RunStoppedError('replaced', 'replaced by a newer run (concurrency=replace)');
+        for (const c of e.running?.values() ?? []) c.abort(reason);
+      }
       const firedAt = this.#d.now();
       const runId = randomUUID();
       const claimed = await this.#claim({ ...base, id: runId, firedAt, status: 'running' }, term);
@@ -577,9 +637,10 @@ export class Engine {
       } finally {
         dropRunning(e, runId, this.#running);
       }
-      // Aborted because leadership ended: the run did not complete under a valid lease.
-      const abandoned = term !== this.#term && ctrl.signal.aborted;
-      const status = abandoned ? 'abandoned' : result.status;
+      // Whatever stopped it, the record says what is known: a request cut off under way is
+      // `unknown`, one that was never sent is `abandoned` (outcome.ts).
+      const why: unknown = ctrl.signal.aborted ? ctrl.signal.reason : undefined;
+      const status = runOutcome(result, why instanceof RunStoppedError ? why.stopCause : null);
       await this.#d.runs.finish(runId, {
         status,
         finishedAt: this.#d.now(),
@@ -598,7 +659,7 @@ export class Engine {
   // --- manual triggers ------------------------------------------------------
 
   #scheduleManualPoll(term: number, delayMs: number): void {
-    if (term !== this.#term) return;
+    if (term !== this.#term || this.#draining) return;
     this.#manualTimer = setTimeout(() => {
       void this.#pollManual(term).finally(() => this.#scheduleManualPoll(term, this.#d.manualPollMs ?? 500));
     }, delayMs);
@@ -630,7 +691,7 @@ export class Engine {
         missing = err.message;
       }
     }
-    if (term !== this.#term) return;
+    if (!this.#mayFire(term)) return;
     const firedAt = this.#d.now();
     const won = await this.#d.runs.startManual(
       run.id,
@@ -640,7 +701,7 @@ export class Engine {
       this.#instance,
     );
     if (!won) return;
-    if (term !== this.#term) {
+    if (!this.#mayFire(term)) {
       await this.#d.runs.unclaim(run.id); // back to pending for the next leader
       return;
     }

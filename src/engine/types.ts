@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ActionRunner } from '../actions/types.ts';
 import type { RunStore, ScheduleStore } from '../store/types.ts';
 
-export type FireResult = 'succeeded' | 'failed' | 'skipped' | 'duplicate' | 'abandoned';
+export type FireResult = 'succeeded' | 'failed' | 'skipped' | 'duplicate' | 'abandoned' | 'unknown';
 
 export interface EngineMetrics {
   fired(result: FireResult, latenessMs?: number): void;

@@ -128,7 +128,7 @@ export class MongoRunStore implements RunStore {
   async finish(runId: string, result: RunResult): Promise<void> {
     await this.#runs
       .updateOne(
-        { _id: runId, status: 'running' },
+        { _id: runId, status: { $in: ['running', 'unknown'] } },
         {
           $set: {
             status: result.status,
@@ -239,7 +239,7 @@ export class MongoRunStore implements RunStore {
     return doc?.claimed ?? 0;
   }
 
-  async abandonStale(
+  async settleOrphans(
     current: { leader: string; epoch: number; instance?: string },
     now: Date,
   ): Promise<number> {
@@ -252,9 +252,10 @@ export class MongoRunStore implements RunStore {
         { status: 'running', $or: stale },
         {
           $set: {
-            status: 'abandoned',
+            status: 'unknown',
             finishedAt: now,
-            error: 'the leader that ran this stopped before it finished',
+            error:
+              'the leader running this stopped before recording how it ended; the action may have taken effect',
           },
         },
       )

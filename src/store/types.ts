@@ -53,7 +53,12 @@ export interface ScheduleChangeStream {
   close(): Promise<void>;
 }
 
-export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
+/**
+ * `abandoned`: stopped before its action could have taken effect (nothing was sent).
+ * `unknown`: its action was under way when its leader stopped (shut down past its budget, lost
+ * the Lease, froze, died): it may or may not have taken effect — a webhook may have been delivered.
+ */
+export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned' | 'unknown';
 export type RunTrigger = 'schedule' | 'catchup' | 'manual';
 
 export interface Run {
@@ -92,7 +97,7 @@ export interface ClaimRequest {
 
 export interface RunResult {
   /** skipped: claimed, then judged not to run (its claim returned late; see judgeTurn) */
-  status: 'succeeded' | 'failed' | 'abandoned' | 'skipped';
+  status: 'succeeded' | 'failed' | 'abandoned' | 'skipped' | 'unknown';
   finishedAt: Date;
   attempts: number;
   error?: string;
@@ -108,6 +113,10 @@ export interface RunStore {
   claim(req: ClaimRequest): Promise<boolean>;
   /** Gives back a claim whose action never started (leadership ended in between). */
   unclaim(runId: string): Promise<void>;
+  /**
+   * Records how a run ended. Only a run still `running`, or `unknown` (settled by a newer leader
+   * while its own leader was frozen or cut off: that leader may know better), is changed.
+   */
   finish(runId: string, result: RunResult): Promise<void>;
   /** Records a manual trigger for the leader to execute; returns the pending run. */
   requestManual(schedule: Pick<Schedule, 'id' | 'name'>, now: Date): Promise<Run>;
@@ -125,8 +134,11 @@ export interface RunStore {
   lastClaimed(scheduleIds?: string[]): Promise<Map<string, Date>>;
   /** How many occurrences were claimed to run (for maxRuns); survives run expiry. */
   claimedCount(scheduleId: string): Promise<number>;
-  /** Marks runs still `running` from other leaders, epochs or processes as abandoned. */
-  abandonStale(current: { leader: string; epoch: number; instance?: string }, now: Date): Promise<number>;
+  /**
+   * Runs still `running` from other leaders, epochs or processes: their leader stopped before
+   * recording how they ended, so their action may have taken effect. Marks them `unknown`.
+   */
+  settleOrphans(current: { leader: string; epoch: number; instance?: string }, now: Date): Promise<number>;
   /** Count of runs currently running for a schedule (for concurrency=forbid). */
   runningFor(scheduleId: string): Promise<number>;
 }

@@ -293,7 +293,7 @@ describe('Engine', () => {
     }
   });
 
-  it('runs a manual trigger once, and abandons runs left running by another leader', async () => {
+  it('runs a manual trigger once, and settles runs left running by another leader as unknown', async () => {
     const s = await schedules.create(input('manual', { schedule: { every: '24h' } }), new Date());
     await runs.claim({
       id: crypto.randomUUID(),
@@ -316,9 +316,70 @@ describe('Engine', () => {
       });
       expect(done).toMatchObject({ trigger: 'manual', leader: 'leader-d', epoch: 5 });
       const dead = (await allRuns(s.id)).find((x) => x.leader === 'dead-leader');
-      expect(dead?.status).toBe('abandoned');
+      expect(dead?.status).toBe('unknown');
     } finally {
       await e.stop();
+    }
+  });
+
+  it('drain starts nothing new and lets running actions finish; past its budget it aborts them as unknown (issue 10)', async () => {
+    let arrivals = 0;
+    const slow = createServer((req, res) => {
+      arrivals++;
+      req.resume();
+      res.on('error', () => {});
+      setTimeout(() => res.end('ok'), 700);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/slow`;
+    const s = await schedules.create(
+      input('drain', {
+        action: { type: 'http', url, method: 'POST', timeoutMs: 10_000 },
+        concurrency: 'allow',
+      }),
+      new Date(),
+    );
+    const inFlight = async () => {
+      const seen = arrivals;
+      await until('a delivery in flight', async () => arrivals > seen);
+    };
+    try {
+      const e = engine('leader-drain');
+      await e.start(11);
+      try {
+        await inFlight();
+        const drained = await e.drain(5_000);
+        expect(drained).toMatchObject({ aborted: 0 });
+        expect(drained.running).toBeGreaterThan(0);
+        const recorded = await allRuns(s.id);
+        expect(recorded.map((r) => r.status)).toEqual(recorded.map(() => 'succeeded'));
+        const sent = arrivals;
+        // Drained, still leading: no timer, no claim, no request any more.
+        await new Promise((r) => setTimeout(r, 1500));
+        expect((await allRuns(s.id)).length).toBe(recorded.length);
+        expect(arrivals).toBe(sent);
+      } finally {
+        await e.stop();
+      }
+
+      const e2 = engine('leader-drain-2');
+      await e2.start(12);
+      try {
+        await inFlight();
+        const drained = await e2.drain(100);
+        expect(drained.aborted).toBeGreaterThan(0);
+        const mine = (await allRuns(s.id)).filter((r) => r.leader === 'leader-drain-2');
+        // The sink has those requests: the record must not say they were not delivered.
+        // (other tests' schedules run on this engine too, so count only this one's)
+        expect(mine.filter((r) => r.status === 'unknown').length).toBeGreaterThan(0);
+        for (const r of mine) expect(['succeeded', 'unknown']).toContain(r.status);
+      } finally {
+        await e2.stop();
+      }
+    } finally {
+      await schedules.delete(s.id);
+      slow.closeAllConnections();
+      slow.close();
     }
   });
 

@@ -134,7 +134,7 @@ describe('MongoRunStore', () => {
     expect((await runs.lastClaimed(['s1'])).get('s1')).toEqual(at);
   });
 
-  it('finishes runs, abandons stale ones and pages history newest first', async () => {
+  it('finishes runs, settles orphans as unknown and pages history newest first', async () => {
     const base = new Date('2426-11-23T12:00:00Z').getTime();
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -144,22 +144,27 @@ describe('MongoRunStore', () => {
     }
     await runs.finish(ids[0]!, { status: 'succeeded', finishedAt: new Date(base + 10), attempts: 1 });
     // 3 stale runs of s2 plus the still-running claim of s1 from the test above
-    expect(await runs.abandonStale({ leader: 'new', epoch: 2 }, new Date(base + 9000))).toBe(4);
+    expect(await runs.settleOrphans({ leader: 'new', epoch: 2 }, new Date(base + 9000))).toBe(4);
     expect(await runs.runningFor('s2')).toBe(1);
     const page1 = await runs.list('s2', { limit: 2 });
     expect(page1.items.map((r) => r.scheduledFor.getTime() - base)).toEqual([4000, 3000]);
     const page2 = await runs.list('s2', { limit: 10, cursor: page1.nextCursor! });
     expect(page2.items.map((r) => [r.scheduledFor.getTime() - base, r.status])).toEqual([
-      [2000, 'abandoned'],
-      [1000, 'abandoned'],
+      [2000, 'unknown'],
+      [1000, 'unknown'],
       [0, 'succeeded'],
     ]);
     expect(page2.nextCursor).toBeNull();
-    // finishing an abandoned run must not resurrect it
+    const statusOf = async (id: string) =>
+      (await runs.list('s2', { limit: 10 })).items.find((r) => r.id === id)?.status;
+    // Its own leader, frozen meanwhile, may still know how it ended: `unknown` gives way to that.
     await runs.finish(ids[1]!, { status: 'succeeded', finishedAt: new Date(), attempts: 1 });
-    expect((await runs.list('s2', { limit: 10 })).items.find((r) => r.id === ids[1])?.status).toBe(
-      'abandoned',
-    );
+    expect(await statusOf(ids[1]!)).toBe('succeeded');
+    // A known outcome is final.
+    await runs.finish(ids[1]!, { status: 'failed', finishedAt: new Date(), attempts: 1 });
+    expect(await statusOf(ids[1]!)).toBe('succeeded');
+    await runs.finish(ids[0]!, { status: 'unknown', finishedAt: new Date(), attempts: 1 });
+    expect(await statusOf(ids[0]!)).toBe('succeeded');
   });
 
   it('records a manual request that exactly one leader can start', async () => {
@@ -222,15 +227,15 @@ describe('MongoRunStore', () => {
     expect(await runs.claimedCount('s7')).toBe(2);
   });
 
-  it('abandons a running run of a previous process with the same name and epoch', async () => {
+  it('settles a running run of a previous process with the same name and epoch', async () => {
     const at = new Date('2426-11-23T18:00:00Z');
     const c = { ...claim('s8', at, 'pod-0', 7), instance: 'old-process' };
-    await runs.abandonStale({ leader: 'pod-0', epoch: 7, instance: 'old-process' }, new Date()); // earlier tests' runs
+    await runs.settleOrphans({ leader: 'pod-0', epoch: 7, instance: 'old-process' }, new Date()); // earlier tests' runs
     expect(await runs.claim(c)).toBe(true);
-    expect(await runs.abandonStale({ leader: 'pod-0', epoch: 7, instance: 'old-process' }, new Date())).toBe(
+    expect(await runs.settleOrphans({ leader: 'pod-0', epoch: 7, instance: 'old-process' }, new Date())).toBe(
       0,
     );
-    expect(await runs.abandonStale({ leader: 'pod-0', epoch: 7, instance: 'new-process' }, new Date())).toBe(
+    expect(await runs.settleOrphans({ leader: 'pod-0', epoch: 7, instance: 'new-process' }, new Date())).toBe(
       1,
     );
   });
