@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test test-unit lint build
+.PHONY: setup test test-unit chaos lint build
 .DEFAULT_GOAL := help
 
 help: ## list targets
@@ -24,6 +24,9 @@ test: setup ## typecheck, lint, import cycles, unit + integration tests against 
 
 test-unit: node_modules/.stamp ## unit tests only (no servers)
 	vitest run --project unit
+
+chaos: setup ## the chaos suite alone (faults against 3 replicas, judged at a webhook sink); prints a table
+	vitest run --project int test/chaos/
 
 lint: node_modules/.stamp ## Biome lint + format check (includes the import-cycle rule)
 	biome check .
