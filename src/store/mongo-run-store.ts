@@ -243,10 +243,17 @@ export class MongoRunStore implements RunStore {
     current: { leader: string; epoch: number; instance?: string },
     now: Date,
   ): Promise<number> {
-    const stale: Filter<RunDoc>[] = [{ leader: { $ne: current.leader } }, { epoch: { $ne: current.epoch } }];
-    // A pod restarted under the same name may take the Lease back without a new
-    // epoch; its previous process's runs differ by instance.
-    if (current.instance) stale.push({ instance: { $ne: current.instance } });
+    // Only an older epoch is stale. A leader that starts late (its term already over)
+    // must not abandon the runs of the live leader, whose epoch is higher. Within the
+    // same epoch another holder, or a previous process of a pod restarted under the same
+    // name (it may take the Lease back without a new epoch), is stale too.
+    const sameEpoch: Filter<RunDoc>[] = [{ leader: { $ne: current.leader } }];
+    if (current.instance) sameEpoch.push({ instance: { $ne: current.instance } });
+    const stale: Filter<RunDoc>[] = [
+      { epoch: { $lt: current.epoch } },
+      { epoch: null }, // written without an epoch: no live leader's
+      { epoch: current.epoch, $or: sameEpoch },
+    ];
     const r = await this.#runs
       .updateMany(
         { status: 'running', $or: stale },

@@ -125,7 +125,10 @@ export interface RunStore {
   lastClaimed(scheduleIds?: string[]): Promise<Map<string, Date>>;
   /** How many occurrences were claimed to run (for maxRuns); survives run expiry. */
   claimedCount(scheduleId: string): Promise<number>;
-  /** Marks runs still `running` from other leaders, epochs or processes as abandoned. */
+  /**
+   * Marks runs still `running` from older epochs, or from another holder or process within
+   * `current.epoch`, as abandoned. Runs of a newer epoch (a live leader's) are never touched.
+   */
   abandonStale(current: { leader: string; epoch: number; instance?: string }, now: Date): Promise<number>;
   /** Count of runs currently running for a schedule (for concurrency=forbid). */
   runningFor(scheduleId: string): Promise<number>;

@@ -233,6 +233,19 @@ describe('MongoRunStore', () => {
     );
   });
 
+  it('a stale leader never abandons the runs of a newer epoch (issue 10)', async () => {
+    const at = new Date('2426-11-23T19:00:00Z');
+    const live = claim('s9', at, 'pod-live', 9);
+    expect(await runs.claim(live)).toBe(true);
+    // pod-stale led epoch 8 and starts its engine late, after pod-live took over at 9
+    await runs.abandonStale({ leader: 'pod-stale', epoch: 8 }, new Date());
+    expect((await runs.list('s9', { limit: 10 })).items.map((r) => r.status)).toEqual(['running']);
+    expect(await runs.runningFor('s9')).toBe(1);
+    // the next leader (epoch 10) does abandon it
+    await runs.abandonStale({ leader: 'pod-next', epoch: 10 }, new Date());
+    expect((await runs.list('s9', { limit: 10 })).items.map((r) => r.status)).toEqual(['abandoned']);
+  });
+
   it('ensureIndexes is idempotent and follows a changed retention', async () => {
     await ensureIndexes(db, { runRetentionDays: 7 });
     await ensureIndexes(db, { runRetentionDays: 3 });
