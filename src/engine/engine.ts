@@ -16,7 +16,7 @@ import {
   StoreUnavailableError,
 } from '../store/errors.ts';
 import type { ClaimRequest, ResumeToken, Run, ScheduleChange, ScheduleChangeStream } from '../store/types.ts';
-import { judgeTurn, ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
+import { editBoundary, judgeTurn, ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
 import { TimerHeap } from './timer-heap.ts';
 import { type EngineDeps, type EngineMetrics, noopEngineMetrics } from './types.ts';
 
@@ -317,9 +317,8 @@ export class Engine {
     if (existing) {
       // Occurrences due before the edit belong to the old version: decide them first,
       // so an edit that lands just after an occurrence cannot swallow it.
-      const editedAt = s.updatedAt.getTime() - 1;
-      const now = this.#d.now().getTime();
-      if (editedAt > existing.cursor) this.#evaluate(existing, new Date(Math.min(now, editedAt)));
+      const editedAt = editBoundary(s.updatedAt, this.#d.now());
+      if (editedAt > existing.cursor) this.#evaluate(existing, new Date(editedAt));
       existing.schedule = s;
       existing.cursor = Math.max(existing.cursor, editedAt);
       existing.exhausted = false;
@@ -328,7 +327,7 @@ export class Engine {
     }
     const entry: Entry = {
       schedule: s,
-      cursor: startCursor(lastClaimed, s.updatedAt).getTime(),
+      cursor: startCursor(lastClaimed, s.updatedAt, this.#d.now()).getTime(),
       running: null,
       exhausted: false,
       claims: SETTLED,

@@ -200,6 +200,37 @@ describe('Engine', () => {
     }
   });
 
+  it('keeps firing a schedule edited by a replica whose clock runs a minute ahead (issue 10)', async () => {
+    const ahead = () => new Date(Date.now() + 60_000);
+    // In the snapshot: edited before this leader starts.
+    const snap = await schedules.create(input('skewed-snapshot', { concurrency: 'allow' }), new Date());
+    await schedules.replace(snap.id, input('skewed-snapshot', { concurrency: 'allow', labels: { v: '2' } }), {
+      now: ahead(),
+    });
+    // On the stream: armed and firing, then edited.
+    const live = await schedules.create(input('skewed-stream', { concurrency: 'allow' }), new Date());
+    const e = engine('leader-skew');
+    await e.start(12);
+    try {
+      await until('the snapshot schedule fires', async () => (await allRuns(snap.id)).length > 0, 5_000);
+      await until('the stream schedule fires', async () => (await allRuns(live.id)).length > 0, 5_000);
+      const edited = await schedules.replace(
+        live.id,
+        input('skewed-stream', { concurrency: 'allow', labels: { v: '2' } }),
+        { now: ahead() },
+      );
+      await until('armed at the new version', async () => e.armedFor(live.id)?.version === edited.version);
+      const editSeenAt = Date.now();
+      await until(
+        'fires after the edit',
+        async () => (await allRuns(live.id)).some((r) => r.scheduledFor.getTime() > editSeenAt),
+        5_000,
+      );
+    } finally {
+      await e.stop();
+    }
+  });
+
   it('two engines racing on one database claim each occurrence once (split brain is fenced)', async () => {
     const a = engine('split-a');
     const b = engine('split-b');
