@@ -14,7 +14,7 @@ export const RunResponseSchema = z
     createdAt: Instant,
     firedAt: Instant.nullable(),
     finishedAt: Instant.nullable(),
-    status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'abandoned']),
+    status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'abandoned', 'released']),
     attempts: z.int().min(0),
     trigger: z.enum(['schedule', 'catchup', 'manual']),
     leader: z.string().nullable().meta({ description: 'Identity of the leader that ran it.' }),

@@ -471,16 +471,18 @@ export class Engine {
           },
           term,
         );
-        this.#m.fired(claimed ? 'skipped' : 'duplicate');
+        this.#m.fired(claimed !== null ? 'skipped' : 'duplicate');
         return;
       }
       if (s.concurrency === 'replace') for (const c of e.running?.values() ?? []) c.abort();
       if (!this.#mayFire(term)) return;
       const firedAt = this.#d.now();
-      const runId = randomUUID();
-      const claimed = await this.#claim({ ...base, id: runId, firedAt, status: 'running' }, term);
+      // The request id names this claim; the run that holds the occurrence keeps the id of
+      // the first claim when this one takes over a claim given back (see RunStore.claim).
+      const claimId = randomUUID();
+      const runId = await this.#claim({ ...base, id: claimId, firedAt, status: 'running' }, term);
       const latenessMs = firedAt.getTime() - at.getTime();
-      if (!claimed) {
+      if (runId === null) {
         this.#m.fired('duplicate', latenessMs);
         log.info({ scheduleId: s.id, scheduledFor: at.toISOString() }, 'occurrence already claimed; skipped');
         return;
@@ -504,7 +506,7 @@ export class Engine {
       }
       // #execute registers the run synchronously, before the next claim of this
       // schedule is decided, so forbid sees it.
-      this.#track(this.#execute(e, s, runId, at, firedAt, term, latenessMs));
+      this.#track(this.#execute(e, s, runId, at, firedAt, term, latenessMs, claimId));
     } catch (err) {
       if (
         err instanceof StoreUnavailableError &&
@@ -522,7 +524,7 @@ export class Engine {
   }
 
   /** A claim survives a short MongoDB outage: retried (idempotently) with backoff while this term lasts. */
-  async #claim(req: ClaimRequest, term: number): Promise<boolean> {
+  async #claim(req: ClaimRequest, term: number): Promise<string | null> {
     for (let attempt = 0, delay = 100; ; attempt++, delay *= 2) {
       try {
         return await this.#d.runs.claim(req);
@@ -532,7 +534,7 @@ export class Engine {
             { err, runId: req.id },
             'claimed, but the run counter lags (maxRuns may allow one more)',
           );
-          return true;
+          return err.runId;
         }
         if (!(err instanceof StoreUnavailableError) || attempt >= 4 || term !== this.#term) throw err;
         await sleep(delay);
@@ -549,15 +551,16 @@ export class Engine {
     firedAt: Date,
     term: number,
     latenessMs: number | undefined,
+    claimId: string = runId,
   ): Promise<void> {
     const ctrl = new AbortController();
     addRunning(e, runId, ctrl, this.#running);
     try {
       if (!this.#mayFire(term)) {
         // Leadership ended between claim and action: nothing ran, so give the claim
-        // back and let the next leader's catch-up decide this occurrence.
+        // back (marked released, the key stays taken) for the next leader's catch-up.
         await this.#d.runs
-          .unclaim(runId)
+          .unclaim(runId, claimId)
           .catch((err) => this.#d.logger.warn({ err, runId }, 'unclaim failed'));
         this.#m.fired('abandoned', latenessMs);
         return;

@@ -53,7 +53,11 @@ export interface ScheduleChangeStream {
   close(): Promise<void>;
 }
 
-export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned';
+/**
+ * `released`: claimed, then given back before its action started (leadership ended); the key
+ * stays taken and the next leader's catch-up decides the occurrence (see RunStore.unclaim).
+ */
+export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned' | 'released';
 export type RunTrigger = 'schedule' | 'catchup' | 'manual';
 
 export interface Run {
@@ -101,13 +105,22 @@ export interface RunResult {
 
 export interface RunStore {
   /**
-   * Claims an occurrence by inserting its run; false when someone else already claimed it.
-   * Safe to retry with the same run id. Throws CounterUpdateError when the run was claimed
-   * but the per-schedule counter was not updated.
+   * Claims an occurrence by inserting its run, or by taking over its `released` run when that
+   * was given back by a leader of `req.epoch` or an earlier one. Returns the id of the run that
+   * now holds the occurrence for this request (`req.id`, or the taken-over run's id), or null
+   * when someone else holds it. Safe to retry with the same request id. Throws
+   * CounterUpdateError (carrying the run id) when the run was claimed but the per-schedule
+   * counter was not updated.
    */
-  claim(req: ClaimRequest): Promise<boolean>;
-  /** Gives back a claim whose action never started (leadership ended in between). */
-  unclaim(runId: string): Promise<void>;
+  claim(req: ClaimRequest): Promise<string | null>;
+  /**
+   * Gives back a claim whose action never started (leadership ended in between). An occurrence
+   * is marked `released`, never deleted, so its key stays taken (no stale leader can claim it);
+   * it stops counting for maxRuns, and lastClaimed steps back before it so the next leader's
+   * catch-up decides it. `claimId` is the request id of the claim being given back (the run id
+   * unless that claim took over a released run). A manual run goes back to pending.
+   */
+  unclaim(runId: string, claimId?: string): Promise<void>;
   finish(runId: string, result: RunResult): Promise<void>;
   /** Records a manual trigger for the leader to execute; returns the pending run. */
   requestManual(schedule: Pick<Schedule, 'id' | 'name'>, now: Date): Promise<Run>;

@@ -335,6 +335,52 @@ describe('Engine', () => {
     }
   });
 
+  it('a claim given back stays fenced: a stale leader cannot fire it, the next leader catches it up (issue 10)', async () => {
+    const at = new Date(Date.now() - 3_000);
+    const s = await schedules.create(
+      input('given-back', {
+        schedule: { at: [at.toISOString()] },
+        misfire: { policy: 'fireOnce', graceSeconds: 60 },
+      }),
+      new Date(Date.now() - 10_000),
+    );
+    // The leader of epoch 31 claimed the occurrence, then lost its lease before the action.
+    const first = randomUUID();
+    const claim = {
+      id: first,
+      scheduleId: s.id,
+      scheduleName: s.name,
+      scheduledFor: at,
+      firedAt: at,
+      trigger: 'schedule' as const,
+      leader: 'lost-lease',
+      epoch: 31,
+      status: 'running' as const,
+    };
+    expect(await runs.claim(claim)).toBe(first);
+    await runs.unclaim(first);
+    // A leader of an older epoch that starts late decides the occurrence, but cannot claim it.
+    const stale = engine('stale-30');
+    await stale.start(30);
+    await until('the stale leader armed it', async () => stale.armedFor(s.id));
+    await new Promise((r) => setTimeout(r, 500));
+    await stale.stop();
+    expect((await allRuns(s.id)).map((r) => [r.id, r.status])).toEqual([[first, 'released']]);
+    // The next leader's catch-up takes it over: one run, the same id, run once.
+    const next = engine('next-32');
+    await next.start(32);
+    try {
+      const done = await until('the given-back occurrence ran', async () => {
+        const r = await allRuns(s.id);
+        return r.length === 1 && r[0]?.status === 'succeeded' && r;
+      });
+      expect(done[0]).toMatchObject({ id: first, leader: 'next-32', epoch: 32, trigger: 'catchup' });
+      expect(await runs.claimedCount(s.id)).toBe(1);
+    } finally {
+      await next.stop();
+    }
+  });
+
   describe('a malformed document in `schedules` idles only its own schedule (issue 10)', () => {
     type Line = Record<string, unknown> & { msg: string; level: string };
 
