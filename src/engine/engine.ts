@@ -9,13 +9,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult } from '../actions/types.ts';
 import type { Schedule } from '../schedule/schema.ts';
 import { describeProblems, type InvalidStoredSchedule } from '../schedule/stored.ts';
-import {
-  ChangeHistoryLostError,
-  CounterUpdateError,
-  InvalidStoredScheduleError,
-  StoreUnavailableError,
-} from '../store/errors.ts';
-import type { ClaimRequest, ResumeToken, Run, ScheduleChange, ScheduleChangeStream } from '../store/types.ts';
+import { ChangeHistoryLostError, CounterUpdateError, InvalidStoredScheduleError } from '../store/errors.ts';
+import type {
+  ClaimRequest,
+  ResumeToken,
+  Run,
+  RunResult,
+  ScheduleChange,
+  ScheduleChangeStream,
+} from '../store/types.ts';
 import { editBoundary, judgeTurn, ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
 import { TimerHeap } from './timer-heap.ts';
 import { type EngineDeps, type EngineMetrics, noopEngineMetrics } from './types.ts';
@@ -38,6 +40,10 @@ interface Entry {
 }
 
 const SETTLED: Promise<void> = Promise.resolve();
+/** Claim attempts per occurrence: ~1.5 s of backoff (100 ms doubling), then the misfire policy decides. */
+const CLAIM_ATTEMPTS = 5;
+/** Attempts to record how a run ended: ~7 s of backoff (100 ms doubling, at most 2 s apart). */
+const FINISH_ATTEMPTS = 8;
 const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
@@ -491,7 +497,7 @@ export class Engine {
       // it: it is claimed — the fence stays — but the policy may say it must not run.
       const superseded = judgeTurn(s.misfire, at, this.#d.now(), e.queued, this.#d.maxCatchUp);
       if (superseded !== null) {
-        await this.#d.runs.finish(runId, {
+        await this.#finish(runId, {
           status: 'skipped',
           finishedAt: this.#d.now(),
           attempts: 0,
@@ -508,14 +514,10 @@ export class Engine {
       // schedule is decided, so forbid sees it.
       this.#track(this.#execute(e, s, runId, at, firedAt, term, latenessMs, claimId));
     } catch (err) {
-      if (
-        err instanceof StoreUnavailableError &&
-        term === this.#term &&
-        this.#entries.get(s.id) === e &&
-        e.schedule === s
-      ) {
-        // Not claimed, so not fired: rewind so the next wake-up treats it as missed
-        // and the misfire policy decides, instead of losing it silently.
+      if (term === this.#term && this.#entries.get(s.id) === e && e.schedule === s) {
+        // Not fired (whatever failed, and whether or not the claim landed): rewind so the
+        // next wake-up treats it as missed and the misfire policy decides, instead of
+        // losing it silently. The fence makes a second decision harmless.
         e.cursor = Math.min(e.cursor, at.getTime() - 1);
       }
       log.error({ err, scheduleId: s.id, scheduledFor: at.toISOString() }, 'fire failed');
@@ -523,22 +525,46 @@ export class Engine {
     }
   }
 
-  /** A claim survives a short MongoDB outage: retried (idempotently) with backoff while this term lasts. */
+  /**
+   * A claim survives a short MongoDB outage or a failed answer: retried with backoff while this
+   * term may fire. Every error is retried, not only those known to be transient: the request id
+   * is the same, so a retry of a claim that landed finds it to be ours, and "someone else holds
+   * it" (a duplicate key) is an answer (null), never an error.
+   */
   async #claim(req: ClaimRequest, term: number): Promise<string | null> {
-    for (let attempt = 0, delay = 100; ; attempt++, delay *= 2) {
+    for (let attempt = 1, delay = 100; ; attempt++, delay *= 2) {
       try {
         return await this.#d.runs.claim(req);
       } catch (err) {
         if (err instanceof CounterUpdateError) {
           this.#d.logger.warn(
-            { err, runId: req.id },
+            { err, runId: err.runId },
             'claimed, but the run counter lags (maxRuns may allow one more)',
           );
           return err.runId;
         }
-        if (!(err instanceof StoreUnavailableError) || attempt >= 4 || term !== this.#term) throw err;
+        if (attempt >= CLAIM_ATTEMPTS || !this.#mayFire(term)) throw err;
+        this.#d.logger.warn({ err, runId: req.id, attempt }, 'claim failed; retrying');
         await sleep(delay);
-        if (term !== this.#term) throw err;
+        if (!this.#mayFire(term)) throw err;
+      }
+    }
+  }
+
+  /**
+   * Records how a run ended, retried with backoff: a run that succeeded during a database blip
+   * must not stay `running` (and be marked abandoned by the next leader). Safe to repeat: finish
+   * only moves a run that is still `running`. Not bound to the term: the run happened.
+   */
+  async #finish(runId: string, result: RunResult): Promise<void> {
+    for (let attempt = 1, delay = 100; ; attempt++, delay = Math.min(delay * 2, 2000)) {
+      try {
+        await this.#d.runs.finish(runId, result);
+        return;
+      } catch (err) {
+        if (attempt >= FINISH_ATTEMPTS) throw err;
+        this.#d.logger.warn({ err, runId, attempt }, 'recording how a run ended failed; retrying');
+        await sleep(delay);
       }
     }
   }
@@ -582,7 +608,7 @@ export class Engine {
       // Aborted because leadership ended: the run did not complete under a valid lease.
       const abandoned = term !== this.#term && ctrl.signal.aborted;
       const status = abandoned ? 'abandoned' : result.status;
-      await this.#d.runs.finish(runId, {
+      await this.#finish(runId, {
         status,
         finishedAt: this.#d.now(),
         attempts: result.attempts,
@@ -647,7 +673,7 @@ export class Engine {
       return;
     }
     if (!schedule) {
-      await this.#d.runs.finish(run.id, {
+      await this.#finish(run.id, {
         status: 'failed',
         finishedAt: this.#d.now(),
         attempts: 0,

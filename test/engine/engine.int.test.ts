@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Db, MongoClient } from 'mongodb';
+import { type Db, type MongoClient, MongoServerError } from 'mongodb';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActionRunner } from '../../src/actions/runner.ts';
@@ -14,6 +14,7 @@ import type { EngineMetrics } from '../../src/engine/types.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { type ScheduleInput, validateScheduleInput } from '../../src/schedule/schema.ts';
+import { StoreUnavailableError } from '../../src/store/errors.ts';
 import { ensureIndexes } from '../../src/store/indexes.ts';
 import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
@@ -379,6 +380,73 @@ describe('Engine', () => {
     } finally {
       await next.stop();
     }
+  });
+
+  describe('MongoDB errors during a claim or a finish are retried (issue 10)', () => {
+    /** The real run store, with `fail(method, call)` deciding which calls fail and how. */
+    function flaky(fail: (method: 'claim' | 'finish', call: number) => Error | 'after' | null) {
+      const calls = { claim: 0, finish: 0 };
+      return new Proxy(runs, {
+        get(target, key) {
+          const v = Reflect.get(target, key, target);
+          if (key !== 'claim' && key !== 'finish') return typeof v === 'function' ? v.bind(target) : v;
+          return async (...args: unknown[]) => {
+            const how = fail(key, ++calls[key]);
+            if (how instanceof Error) throw how;
+            const r = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            // the write landed, but its answer is lost with an error that is not transient
+            if (how === 'after')
+              throw new MongoServerError({ code: 50, errmsg: 'operation exceeded time limit' });
+            return r;
+          };
+        },
+      });
+    }
+
+    it('a claim whose answer is lost with a non-transient error is retried, found to be ours, and run', async () => {
+      const s = await schedules.create(input('claim-answer-lost'), new Date());
+      const e = new Engine({
+        schedules,
+        runs: flaky((m, n) => (m === 'claim' && n === 1 ? 'after' : null)),
+        actions: createActionRunner(),
+        identity: 'leader-claim-retry',
+        logger,
+        now: () => new Date(),
+      });
+      await e.start(40);
+      try {
+        const first = await until('a run', async () => (await allRuns(s.id)).at(-1));
+        await until('the first claimed run finished', async () => {
+          const r = (await allRuns(s.id)).find((x) => x.id === first.id);
+          return r?.status === 'succeeded';
+        });
+      } finally {
+        await e.stop();
+      }
+    });
+
+    it('a finish that fails during a blip is retried, so a run that succeeded is recorded so', async () => {
+      const s = await schedules.create(input('finish-blip', { schedule: { every: '1h' } }), new Date());
+      const blip = () => new StoreUnavailableError('MongoDB unavailable: connection reset');
+      const e = new Engine({
+        schedules,
+        runs: flaky((m, n) => (m === 'finish' && n <= 2 ? blip() : null)),
+        actions: createActionRunner(),
+        identity: 'leader-finish-retry',
+        logger,
+        now: () => new Date(),
+      });
+      await e.start(41);
+      try {
+        const pending = await runs.requestManual(s, new Date());
+        await until(
+          'the run recorded as succeeded',
+          async () => (await allRuns(s.id)).find((x) => x.id === pending.id)?.status === 'succeeded',
+        );
+      } finally {
+        await e.stop();
+      }
+    });
   });
 
   describe('a malformed document in `schedules` idles only its own schedule (issue 10)', () => {
