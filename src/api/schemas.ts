@@ -14,10 +14,12 @@ export const RunResponseSchema = z
     createdAt: Instant,
     firedAt: Instant.nullable(),
     finishedAt: Instant.nullable(),
-    status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'abandoned', 'unknown']).meta({
-      description:
-        '`abandoned`: stopped before its action could take effect. `unknown`: its action was under way when its leader stopped; it may have taken effect (a webhook may have been delivered).',
-    }),
+    status: z
+      .enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'abandoned', 'unknown', 'released'])
+      .meta({
+        description:
+          '`abandoned`: stopped before its action could take effect. `unknown`: its action was under way when its leader stopped; it may have taken effect (a webhook may have been delivered). `released`: claimed, then given back before its action started; the next leader decides the occurrence.',
+      }),
     attempts: z.int().min(0),
     trigger: z.enum(['schedule', 'catchup', 'manual']),
     leader: z.string().nullable().meta({ description: 'Identity of the leader that ran it.' }),

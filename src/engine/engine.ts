@@ -12,15 +12,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult } from '../actions/types.ts';
 import type { Schedule } from '../schedule/schema.ts';
 import { describeProblems, type InvalidStoredSchedule } from '../schedule/stored.ts';
-import {
-  ChangeHistoryLostError,
-  CounterUpdateError,
-  InvalidStoredScheduleError,
-  StoreUnavailableError,
-} from '../store/errors.ts';
-import type { ClaimRequest, ResumeToken, Run, ScheduleChange, ScheduleChangeStream } from '../store/types.ts';
+import { ChangeHistoryLostError, CounterUpdateError, InvalidStoredScheduleError } from '../store/errors.ts';
+import type {
+  ClaimRequest,
+  ResumeToken,
+  Run,
+  RunResult,
+  ScheduleChange,
+  ScheduleChangeStream,
+} from '../store/types.ts';
 import { runOutcome, type StopCause } from './outcome.ts';
-import { judgeTurn, ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
+import { editBoundary, judgeTurn, ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
 import { TimerHeap } from './timer-heap.ts';
 import { type EngineDeps, type EngineMetrics, noopEngineMetrics } from './types.ts';
 
@@ -52,6 +54,11 @@ class RunStoppedError extends Error {
     this.stopCause = stopCause;
   }
 }
+
+/** Claim attempts per occurrence: ~1.5 s of backoff (100 ms doubling), then the misfire policy decides. */
+const CLAIM_ATTEMPTS = 5;
+/** Attempts to record how a run ended: ~7 s of backoff (100 ms doubling, at most 2 s apart). */
+const FINISH_ATTEMPTS = 8;
 const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
@@ -373,9 +380,8 @@ export class Engine {
     if (existing) {
       // Occurrences due before the edit belong to the old version: decide them first,
       // so an edit that lands just after an occurrence cannot swallow it.
-      const editedAt = s.updatedAt.getTime() - 1;
-      const now = this.#d.now().getTime();
-      if (editedAt > existing.cursor) this.#evaluate(existing, new Date(Math.min(now, editedAt)));
+      const editedAt = editBoundary(s.updatedAt, this.#d.now());
+      if (editedAt > existing.cursor) this.#evaluate(existing, new Date(editedAt));
       existing.schedule = s;
       existing.cursor = Math.max(existing.cursor, editedAt);
       existing.exhausted = false;
@@ -384,7 +390,7 @@ export class Engine {
     }
     const entry: Entry = {
       schedule: s,
-      cursor: startCursor(lastClaimed, s.updatedAt).getTime(),
+      cursor: startCursor(lastClaimed, s.updatedAt, this.#d.now()).getTime(),
       running: null,
       exhausted: false,
       claims: SETTLED,
@@ -529,7 +535,7 @@ export class Engine {
           },
           term,
         );
-        this.#m.fired(claimed ? 'skipped' : 'duplicate');
+        this.#m.fired(claimed !== null ? 'skipped' : 'duplicate');
         return;
       }
       if (!this.#mayFire(term)) return;
@@ -538,10 +544,12 @@ export class Engine {
         for (const c of e.running?.values() ?? []) c.abort(reason);
       }
       const firedAt = this.#d.now();
-      const runId = randomUUID();
-      const claimed = await this.#claim({ ...base, id: runId, firedAt, status: 'running' }, term);
+      // The request id names this claim; the run that holds the occurrence keeps the id of
+      // the first claim when this one takes over a claim given back (see RunStore.claim).
+      const claimId = randomUUID();
+      const runId = await this.#claim({ ...base, id: claimId, firedAt, status: 'running' }, term);
       const latenessMs = firedAt.getTime() - at.getTime();
-      if (!claimed) {
+      if (runId === null) {
         this.#m.fired('duplicate', latenessMs);
         log.info({ scheduleId: s.id, scheduledFor: at.toISOString() }, 'occurrence already claimed; skipped');
         return;
@@ -550,7 +558,7 @@ export class Engine {
       // it: it is claimed — the fence stays — but the policy may say it must not run.
       const superseded = judgeTurn(s.misfire, at, this.#d.now(), e.queued, this.#d.maxCatchUp);
       if (superseded !== null) {
-        await this.#d.runs.finish(runId, {
+        await this.#finish(runId, {
           status: 'skipped',
           finishedAt: this.#d.now(),
           attempts: 0,
@@ -565,16 +573,12 @@ export class Engine {
       }
       // #execute registers the run synchronously, before the next claim of this
       // schedule is decided, so forbid sees it.
-      this.#track(this.#execute(e, s, runId, at, firedAt, term, latenessMs));
+      this.#track(this.#execute(e, s, runId, at, firedAt, term, latenessMs, claimId));
     } catch (err) {
-      if (
-        err instanceof StoreUnavailableError &&
-        term === this.#term &&
-        this.#entries.get(s.id) === e &&
-        e.schedule === s
-      ) {
-        // Not claimed, so not fired: rewind so the next wake-up treats it as missed
-        // and the misfire policy decides, instead of losing it silently.
+      if (term === this.#term && this.#entries.get(s.id) === e && e.schedule === s) {
+        // Not fired (whatever failed, and whether or not the claim landed): rewind so the
+        // next wake-up treats it as missed and the misfire policy decides, instead of
+        // losing it silently. The fence makes a second decision harmless.
         e.cursor = Math.min(e.cursor, at.getTime() - 1);
       }
       log.error({ err, scheduleId: s.id, scheduledFor: at.toISOString() }, 'fire failed');
@@ -582,22 +586,46 @@ export class Engine {
     }
   }
 
-  /** A claim survives a short MongoDB outage: retried (idempotently) with backoff while this term lasts. */
-  async #claim(req: ClaimRequest, term: number): Promise<boolean> {
-    for (let attempt = 0, delay = 100; ; attempt++, delay *= 2) {
+  /**
+   * A claim survives a short MongoDB outage or a failed answer: retried with backoff while this
+   * term may fire. Every error is retried, not only those known to be transient: the request id
+   * is the same, so a retry of a claim that landed finds it to be ours, and "someone else holds
+   * it" (a duplicate key) is an answer (null), never an error.
+   */
+  async #claim(req: ClaimRequest, term: number): Promise<string | null> {
+    for (let attempt = 1, delay = 100; ; attempt++, delay *= 2) {
       try {
         return await this.#d.runs.claim(req);
       } catch (err) {
         if (err instanceof CounterUpdateError) {
           this.#d.logger.warn(
-            { err, runId: req.id },
+            { err, runId: err.runId },
             'claimed, but the run counter lags (maxRuns may allow one more)',
           );
-          return true;
+          return err.runId;
         }
-        if (!(err instanceof StoreUnavailableError) || attempt >= 4 || term !== this.#term) throw err;
+        if (attempt >= CLAIM_ATTEMPTS || !this.#mayFire(term)) throw err;
+        this.#d.logger.warn({ err, runId: req.id, attempt }, 'claim failed; retrying');
         await sleep(delay);
-        if (term !== this.#term) throw err;
+        if (!this.#mayFire(term)) throw err;
+      }
+    }
+  }
+
+  /**
+   * Records how a run ended, retried with backoff: a run that succeeded during a database blip
+   * must not stay `running` (and be marked abandoned by the next leader). Safe to repeat: finish
+   * only moves a run that is still `running`. Not bound to the term: the run happened.
+   */
+  async #finish(runId: string, result: RunResult): Promise<void> {
+    for (let attempt = 1, delay = 100; ; attempt++, delay = Math.min(delay * 2, 2000)) {
+      try {
+        await this.#d.runs.finish(runId, result);
+        return;
+      } catch (err) {
+        if (attempt >= FINISH_ATTEMPTS) throw err;
+        this.#d.logger.warn({ err, runId, attempt }, 'recording how a run ended failed; retrying');
+        await sleep(delay);
       }
     }
   }
@@ -610,15 +638,16 @@ export class Engine {
     firedAt: Date,
     term: number,
     latenessMs: number | undefined,
+    claimId: string = runId,
   ): Promise<void> {
     const ctrl = new AbortController();
     addRunning(e, runId, ctrl, this.#running);
     try {
       if (!this.#mayFire(term)) {
         // Leadership ended between claim and action: nothing ran, so give the claim
-        // back and let the next leader's catch-up decide this occurrence.
+        // back (marked released, the key stays taken) for the next leader's catch-up.
         await this.#d.runs
-          .unclaim(runId)
+          .unclaim(runId, claimId)
           .catch((err) => this.#d.logger.warn({ err, runId }, 'unclaim failed'));
         this.#m.fired('abandoned', latenessMs);
         return;
@@ -641,7 +670,7 @@ export class Engine {
       // `unknown`, one that was never sent is `abandoned` (outcome.ts).
       const why: unknown = ctrl.signal.aborted ? ctrl.signal.reason : undefined;
       const status = runOutcome(result, why instanceof RunStoppedError ? why.stopCause : null);
-      await this.#d.runs.finish(runId, {
+      await this.#finish(runId, {
         status,
         finishedAt: this.#d.now(),
         attempts: result.attempts,
@@ -706,7 +735,7 @@ export class Engine {
       return;
     }
     if (!schedule) {
-      await this.#d.runs.finish(run.id, {
+      await this.#finish(run.id, {
         status: 'failed',
         finishedAt: this.#d.now(),
         attempts: 0,

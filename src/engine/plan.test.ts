@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ScheduleSpec } from '../schedule/schema.ts';
-import { type DueSource, judgeTurn, ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
+import {
+  type DueSource,
+  editBoundary,
+  judgeTurn,
+  ON_TIME_TOLERANCE_MS,
+  planDue,
+  startCursor,
+} from './plan.ts';
 
 const T = (iso: string) => new Date(iso);
 function src(
@@ -132,11 +139,34 @@ describe('planDue', () => {
 });
 
 describe('startCursor', () => {
+  const now = T('2026-01-01T00:01:00Z');
   it('starts after the last claim, or just before the last edit when that is later', () => {
     const edit = T('2026-01-01T00:00:10Z');
-    expect(startCursor(undefined, edit).toISOString()).toBe('2026-01-01T00:00:09.999Z');
-    expect(startCursor(T('2026-01-01T00:00:20Z'), edit).toISOString()).toBe('2026-01-01T00:00:20.000Z');
-    expect(startCursor(T('2026-01-01T00:00:05Z'), edit).toISOString()).toBe('2026-01-01T00:00:09.999Z');
+    expect(startCursor(undefined, edit, now).toISOString()).toBe('2026-01-01T00:00:09.999Z');
+    expect(startCursor(T('2026-01-01T00:00:20Z'), edit, now).toISOString()).toBe('2026-01-01T00:00:20.000Z');
+    expect(startCursor(T('2026-01-01T00:00:05Z'), edit, now).toISOString()).toBe('2026-01-01T00:00:09.999Z');
+  });
+
+  it("never starts after the leader's now, whatever clock wrote the edit (issue 10)", () => {
+    // updatedAt written by a replica whose clock runs 30 s ahead
+    const ahead = T('2026-01-01T00:01:30Z');
+    expect(startCursor(undefined, ahead, now).toISOString()).toBe('2026-01-01T00:01:00.000Z');
+    expect(startCursor(T('2026-01-01T00:00:20Z'), ahead, now).toISOString()).toBe('2026-01-01T00:01:00.000Z');
+  });
+});
+
+describe('editBoundary', () => {
+  const now = T('2026-01-01T00:01:00Z');
+  it('is just before the edit, so an occurrence at the edit belongs to the new version', () => {
+    expect(new Date(editBoundary(T('2026-01-01T00:00:59.500Z'), now)).toISOString()).toBe(
+      '2026-01-01T00:00:59.499Z',
+    );
+  });
+
+  it("is clamped to the leader's now when the edit comes from a clock that runs ahead (issue 10)", () => {
+    expect(new Date(editBoundary(T('2026-01-01T00:05:00Z'), now)).toISOString()).toBe(
+      '2026-01-01T00:01:00.000Z',
+    );
   });
 });
 

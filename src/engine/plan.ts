@@ -78,9 +78,23 @@ function countUpTo(source: OccurrenceSource, from: Date, to: Date): number {
   return occurrencesBetween(source, from, to, 1000).length;
 }
 
-/** Where a (re)armed schedule starts deciding: after its last claim, never before its last edit. */
-export function startCursor(lastClaimed: Date | undefined, updatedAt: Date): Date {
-  const sinceEdit = updatedAt.getTime() - 1;
+/**
+ * Where an edit takes effect on this leader (epoch ms): just before its `updatedAt`, so an
+ * occurrence at the edit belongs to the new version, but never after the leader's `now`.
+ * `updatedAt` comes from the clock of whichever replica served the write; one that runs
+ * ahead would otherwise put the boundary in the future, and every occurrence until then
+ * would be passed over without being decided.
+ */
+export function editBoundary(updatedAt: Date, now: Date): number {
+  return Math.min(updatedAt.getTime() - 1, now.getTime());
+}
+
+/**
+ * Where a (re)armed schedule starts deciding: after its last claim, never before its last
+ * edit (see {@link editBoundary}, which keeps it from starting in the future).
+ */
+export function startCursor(lastClaimed: Date | undefined, updatedAt: Date, now: Date): Date {
+  const sinceEdit = editBoundary(updatedAt, now);
   return new Date(lastClaimed ? Math.max(lastClaimed.getTime(), sinceEdit) : sinceEdit);
 }
 

@@ -70,4 +70,10 @@ export class StoreUnavailableError extends StoreError {
 /** A claim was made, but its per-schedule counter was not updated: maxRuns may lag by one. */
 export class CounterUpdateError extends StoreError {
   override name = 'CounterUpdateError';
+  /** the run that holds the occurrence: the claim itself succeeded */
+  readonly runId: string;
+  constructor(message: string, runId: string, options?: ErrorOptions) {
+    super(message, options);
+    this.runId = runId;
+  }
 }

@@ -3,6 +3,11 @@
 // claims exact-once across leaders: whoever inserts the run document first owns
 // the occurrence; a duplicate-key error means "already fired".
 //
+// A claim given back (leadership ended before its action started) is never deleted: its
+// document stays, `released`, so the key stays taken. The next leader's catch-up starts
+// before it and takes it over in place (same run id) with one atomic update; a leader of
+// an older epoch cannot. See docs/claims.md.
+//
 // `run_counters` keeps, per schedule, how many runs were claimed (maxRuns) and the
 // latest claimed occurrence (where a new leader's catch-up starts). It is not
 // subject to the runs' TTL, so neither forgets when history expires.
@@ -14,8 +19,20 @@ import { CounterUpdateError } from './errors.ts';
 import { isDuplicateKey, mapMongoError, rethrow } from './mongo-errors.ts';
 import type { ClaimRequest, Page, Run, RunResult, RunStore } from './types.ts';
 
-/** `occurrence` marks scheduled/catch-up runs: the claim index covers only those. */
-export type RunDoc = Omit<Run, 'id'> & { _id: string; occurrence: boolean; instance?: string | null };
+/**
+ * `occurrence` marks scheduled/catch-up runs: the claim index covers only those. `claimId` is
+ * the request id of the claim that holds the document now: the run id for the first claim, the
+ * taking-over request's id after a released claim was taken over.
+ */
+export type RunDoc = Omit<Run, 'id'> & {
+  _id: string;
+  occurrence: boolean;
+  instance?: string | null;
+  claimId?: string;
+};
+
+const RELEASED_NOTE =
+  "given back: leadership ended before the action started; the next leader's catch-up decides it";
 
 interface CounterDoc {
   _id: string;
@@ -24,7 +41,7 @@ interface CounterDoc {
 }
 
 function toRun(doc: RunDoc): Run {
-  const { _id, occurrence: _o, instance: _i, ...rest } = doc;
+  const { _id, occurrence: _o, instance: _i, claimId: _c, ...rest } = doc;
   return { id: _id, ...rest };
 }
 
@@ -37,7 +54,7 @@ export class MongoRunStore implements RunStore {
     this.#counters = db.collection<CounterDoc>('run_counters');
   }
 
-  async claim(req: ClaimRequest): Promise<boolean> {
+  async claim(req: ClaimRequest): Promise<string | null> {
     const manual = req.trigger === 'manual';
     const doc: RunDoc = {
       _id: req.id,
@@ -57,19 +74,16 @@ export class MongoRunStore implements RunStore {
       response: null,
       occurrence: !manual,
       instance: req.instance ?? null,
+      claimId: req.id,
     };
+    let runId: string = req.id;
     try {
       await this.#runs.insertOne(doc);
     } catch (err) {
       if (!isDuplicateKey(err)) throw mapMongoError(err);
-      // A retried insert whose first attempt landed finds its own document: still ours.
-      const owner = await this.#runs
-        .findOne(
-          { scheduleId: req.scheduleId, scheduledFor: req.scheduledFor, occurrence: !manual },
-          { projection: { _id: 1 } },
-        )
-        .catch(rethrow);
-      if (owner?._id !== req.id) return false;
+      const held = await this.#takeOver(doc, req);
+      if (held === null) return null;
+      runId = held;
     }
     if (!manual) {
       try {
@@ -79,33 +93,59 @@ export class MongoRunStore implements RunStore {
           { upsert: true },
         );
       } catch (err) {
-        throw new CounterUpdateError(`run ${req.id} claimed, but its counter was not updated`, {
+        throw new CounterUpdateError(`run ${runId} claimed, but its counter was not updated`, runId, {
           cause: err,
         });
       }
     }
-    return true;
+    return runId;
   }
 
-  async unclaim(runId: string): Promise<void> {
+  /**
+   * The occurrence's key is taken. It is this request's when a retried insert or takeover
+   * already landed; it becomes this request's when it was released by a leader of this epoch
+   * or an earlier one (one atomic update, so one taker). Otherwise someone else holds it.
+   */
+  async #takeOver(doc: RunDoc, req: ClaimRequest): Promise<string | null> {
+    const key = { scheduleId: req.scheduleId, scheduledFor: req.scheduledFor, occurrence: doc.occurrence };
+    if (doc.occurrence) {
+      const { _id: _ignored, ...fields } = doc;
+      const taken = await this.#runs
+        .findOneAndUpdate(
+          { ...key, status: 'released', epoch: { $lte: req.epoch } },
+          { $set: fields },
+          { returnDocument: 'after', projection: { _id: 1 } },
+        )
+        .catch(rethrow);
+      if (taken) return taken._id;
+    }
+    const owner = await this.#runs.findOne(key, { projection: { _id: 1, claimId: 1 } }).catch(rethrow);
+    if (owner && (owner._id === req.id || owner.claimId === req.id)) return owner._id;
+    return null;
+  }
+
+  async unclaim(runId: string, claimId: string = runId): Promise<void> {
+    // Marked, not deleted: the key stays taken, so only a takeover (see #takeOver) can claim
+    // the occurrence again. Only the claim named by `claimId` is given back, so a late repeat
+    // of an earlier holder's unclaim cannot release its successor's claim.
     const doc = await this.#runs
-      .findOneAndDelete({ _id: runId, status: 'running', occurrence: true })
+      .findOneAndUpdate(
+        {
+          _id: runId,
+          status: 'running',
+          occurrence: true,
+          $or: [{ claimId }, { claimId: { $exists: false }, _id: claimId }],
+        },
+        { $set: { status: 'released', error: RELEASED_NOTE } },
+        { projection: { scheduleId: 1 } },
+      )
       .catch(rethrow);
     if (doc) {
-      // If this was the latest claim, the catch-up mark must move back before it, or
-      // the next leader would start after an occurrence that nobody fired. (Claims of
-      // one schedule are made in order, so a later claim cannot exist yet.)
-      const before = new Date(doc.scheduledFor.getTime() - 1);
-      await this.#counters
-        .updateOne({ _id: doc.scheduleId }, [
-          {
-            $set: {
-              claimed: { $subtract: ['$claimed', 1] },
-              last: { $cond: [{ $eq: ['$last', doc.scheduledFor] }, before, '$last'] },
-            },
-          },
-        ])
-        .catch(rethrow);
+      // Not a run any more, as far as maxRuns goes; a takeover counts it again. Where the
+      // next leader's catch-up starts is lastClaimed's concern (it steps back before a
+      // released latest claim), so the mark above is the one write that matters: a leader
+      // that dies before this second one leaves maxRuns one short, never one over.
+      await this.#counters.updateOne({ _id: doc.scheduleId }, { $inc: { claimed: -1 } }).catch(rethrow);
       return;
     }
     await this.#runs
@@ -231,7 +271,23 @@ export class MongoRunStore implements RunStore {
       .find(filter, { projection: { last: 1 } })
       .toArray()
       .catch(rethrow);
-    return new Map(rows.filter((r) => r.last instanceof Date).map((r) => [r._id, r.last]));
+    const last = new Map(rows.filter((r) => r.last instanceof Date).map((r) => [r._id, r.last]));
+    // A latest claim that was given back has not been decided: start just before it. An
+    // older released one was decided by whoever claimed after it (their catch-up started
+    // before it), so it no longer moves the mark.
+    const released: Filter<RunDoc> = { status: 'released', occurrence: true };
+    if (scheduleIds) released.scheduleId = { $in: scheduleIds };
+    const given = await this.#runs
+      .find(released, { projection: { scheduleId: 1, scheduledFor: 1 } })
+      .toArray()
+      .catch(rethrow);
+    for (const r of given) {
+      const mark = last.get(r.scheduleId);
+      if (mark && mark.getTime() === r.scheduledFor.getTime()) {
+        last.set(r.scheduleId, new Date(mark.getTime() - 1));
+      }
+    }
+    return last;
   }
 
   async claimedCount(scheduleId: string): Promise<number> {
@@ -243,10 +299,17 @@ export class MongoRunStore implements RunStore {
     current: { leader: string; epoch: number; instance?: string },
     now: Date,
   ): Promise<number> {
-    const stale: Filter<RunDoc>[] = [{ leader: { $ne: current.leader } }, { epoch: { $ne: current.epoch } }];
-    // A pod restarted under the same name may take the Lease back without a new
-    // epoch; its previous process's runs differ by instance.
-    if (current.instance) stale.push({ instance: { $ne: current.instance } });
+    // Only an older epoch is stale. A leader that starts late (its term already over)
+    // must not abandon the runs of the live leader, whose epoch is higher. Within the
+    // same epoch another holder, or a previous process of a pod restarted under the same
+    // name (it may take the Lease back without a new epoch), is stale too.
+    const sameEpoch: Filter<RunDoc>[] = [{ leader: { $ne: current.leader } }];
+    if (current.instance) sameEpoch.push({ instance: { $ne: current.instance } });
+    const stale: Filter<RunDoc>[] = [
+      { epoch: { $lt: current.epoch } },
+      { epoch: null }, // written without an epoch: no live leader's
+      { epoch: current.epoch, $or: sameEpoch },
+    ];
     const r = await this.#runs
       .updateMany(
         { status: 'running', $or: stale },

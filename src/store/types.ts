@@ -57,8 +57,18 @@ export interface ScheduleChangeStream {
  * `abandoned`: stopped before its action could have taken effect (nothing was sent).
  * `unknown`: its action was under way when its leader stopped (shut down past its budget, lost
  * the Lease, froze, died): it may or may not have taken effect — a webhook may have been delivered.
+ * `released`: claimed, then given back before its action started (leadership ended); the key
+ * stays taken and the next leader's catch-up decides the occurrence (see RunStore.unclaim).
  */
-export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'abandoned' | 'unknown';
+export type RunStatus =
+  | 'pending'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'abandoned'
+  | 'unknown'
+  | 'released';
 export type RunTrigger = 'schedule' | 'catchup' | 'manual';
 
 export interface Run {
@@ -106,13 +116,22 @@ export interface RunResult {
 
 export interface RunStore {
   /**
-   * Claims an occurrence by inserting its run; false when someone else already claimed it.
-   * Safe to retry with the same run id. Throws CounterUpdateError when the run was claimed
-   * but the per-schedule counter was not updated.
+   * Claims an occurrence by inserting its run, or by taking over its `released` run when that
+   * was given back by a leader of `req.epoch` or an earlier one. Returns the id of the run that
+   * now holds the occurrence for this request (`req.id`, or the taken-over run's id), or null
+   * when someone else holds it. Safe to retry with the same request id. Throws
+   * CounterUpdateError (carrying the run id) when the run was claimed but the per-schedule
+   * counter was not updated.
    */
-  claim(req: ClaimRequest): Promise<boolean>;
-  /** Gives back a claim whose action never started (leadership ended in between). */
-  unclaim(runId: string): Promise<void>;
+  claim(req: ClaimRequest): Promise<string | null>;
+  /**
+   * Gives back a claim whose action never started (leadership ended in between). An occurrence
+   * is marked `released`, never deleted, so its key stays taken (no stale leader can claim it);
+   * it stops counting for maxRuns, and lastClaimed steps back before it so the next leader's
+   * catch-up decides it. `claimId` is the request id of the claim being given back (the run id
+   * unless that claim took over a released run). A manual run goes back to pending.
+   */
+  unclaim(runId: string, claimId?: string): Promise<void>;
   /**
    * Records how a run ended. Only a run still `running`, or `unknown` (settled by a newer leader
    * while its own leader was frozen or cut off: that leader may know better), is changed.
@@ -135,8 +154,9 @@ export interface RunStore {
   /** How many occurrences were claimed to run (for maxRuns); survives run expiry. */
   claimedCount(scheduleId: string): Promise<number>;
   /**
-   * Runs still `running` from other leaders, epochs or processes: their leader stopped before
-   * recording how they ended, so their action may have taken effect. Marks them `unknown`.
+   * Runs still `running` whose leader stopped before recording how they ended: from older
+   * epochs, or from another holder or process within `current.epoch` (a newer epoch's runs, a
+   * live leader's, are never touched). Their action may have taken effect: marks them `unknown`.
    */
   settleOrphans(current: { leader: string; epoch: number; instance?: string }, now: Date): Promise<number>;
   /** Count of runs currently running for a schedule (for concurrency=forbid). */

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Db, MongoClient } from 'mongodb';
+import { type Db, type MongoClient, MongoServerError } from 'mongodb';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActionRunner } from '../../src/actions/runner.ts';
@@ -14,6 +14,7 @@ import type { EngineMetrics } from '../../src/engine/types.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { type ScheduleInput, validateScheduleInput } from '../../src/schedule/schema.ts';
+import { StoreUnavailableError } from '../../src/store/errors.ts';
 import { ensureIndexes } from '../../src/store/indexes.ts';
 import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
@@ -201,6 +202,37 @@ describe('Engine', () => {
     }
   });
 
+  it('keeps firing a schedule edited by a replica whose clock runs a minute ahead (issue 10)', async () => {
+    const ahead = () => new Date(Date.now() + 60_000);
+    // In the snapshot: edited before this leader starts.
+    const snap = await schedules.create(input('skewed-snapshot', { concurrency: 'allow' }), new Date());
+    await schedules.replace(snap.id, input('skewed-snapshot', { concurrency: 'allow', labels: { v: '2' } }), {
+      now: ahead(),
+    });
+    // On the stream: armed and firing, then edited.
+    const live = await schedules.create(input('skewed-stream', { concurrency: 'allow' }), new Date());
+    const e = engine('leader-skew');
+    await e.start(12);
+    try {
+      await until('the snapshot schedule fires', async () => (await allRuns(snap.id)).length > 0, 5_000);
+      await until('the stream schedule fires', async () => (await allRuns(live.id)).length > 0, 5_000);
+      const edited = await schedules.replace(
+        live.id,
+        input('skewed-stream', { concurrency: 'allow', labels: { v: '2' } }),
+        { now: ahead() },
+      );
+      await until('armed at the new version', async () => e.armedFor(live.id)?.version === edited.version);
+      const editSeenAt = Date.now();
+      await until(
+        'fires after the edit',
+        async () => (await allRuns(live.id)).some((r) => r.scheduledFor.getTime() > editSeenAt),
+        5_000,
+      );
+    } finally {
+      await e.stop();
+    }
+  });
+
   it('two engines racing on one database claim each occurrence once (split brain is fenced)', async () => {
     const a = engine('split-a');
     const b = engine('split-b');
@@ -381,6 +413,119 @@ describe('Engine', () => {
       slow.closeAllConnections();
       slow.close();
     }
+  });
+
+  it('a claim given back stays fenced: a stale leader cannot fire it, the next leader catches it up (issue 10)', async () => {
+    const at = new Date(Date.now() - 3_000);
+    const s = await schedules.create(
+      input('given-back', {
+        schedule: { at: [at.toISOString()] },
+        misfire: { policy: 'fireOnce', graceSeconds: 60 },
+      }),
+      new Date(Date.now() - 10_000),
+    );
+    // The leader of epoch 31 claimed the occurrence, then lost its lease before the action.
+    const first = randomUUID();
+    const claim = {
+      id: first,
+      scheduleId: s.id,
+      scheduleName: s.name,
+      scheduledFor: at,
+      firedAt: at,
+      trigger: 'schedule' as const,
+      leader: 'lost-lease',
+      epoch: 31,
+      status: 'running' as const,
+    };
+    expect(await runs.claim(claim)).toBe(first);
+    await runs.unclaim(first);
+    // A leader of an older epoch that starts late decides the occurrence, but cannot claim it.
+    const stale = engine('stale-30');
+    await stale.start(30);
+    await until('the stale leader armed it', async () => stale.armedFor(s.id));
+    await new Promise((r) => setTimeout(r, 500));
+    await stale.stop();
+    expect((await allRuns(s.id)).map((r) => [r.id, r.status])).toEqual([[first, 'released']]);
+    // The next leader's catch-up takes it over: one run, the same id, run once.
+    const next = engine('next-32');
+    await next.start(32);
+    try {
+      const done = await until('the given-back occurrence ran', async () => {
+        const r = await allRuns(s.id);
+        return r.length === 1 && r[0]?.status === 'succeeded' && r;
+      });
+      expect(done[0]).toMatchObject({ id: first, leader: 'next-32', epoch: 32, trigger: 'catchup' });
+      expect(await runs.claimedCount(s.id)).toBe(1);
+    } finally {
+      await next.stop();
+    }
+  });
+
+  describe('MongoDB errors during a claim or a finish are retried (issue 10)', () => {
+    /** The real run store, with `fail(method, call)` deciding which calls fail and how. */
+    function flaky(fail: (method: 'claim' | 'finish', call: number) => Error | 'after' | null) {
+      const calls = { claim: 0, finish: 0 };
+      return new Proxy(runs, {
+        get(target, key) {
+          const v = Reflect.get(target, key, target);
+          if (key !== 'claim' && key !== 'finish') return typeof v === 'function' ? v.bind(target) : v;
+          return async (...args: unknown[]) => {
+            const how = fail(key, ++calls[key]);
+            if (how instanceof Error) throw how;
+            const r = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            // the write landed, but its answer is lost with an error that is not transient
+            if (how === 'after')
+              throw new MongoServerError({ code: 50, errmsg: 'operation exceeded time limit' });
+            return r;
+          };
+        },
+      });
+    }
+
+    it('a claim whose answer is lost with a non-transient error is retried, found to be ours, and run', async () => {
+      const s = await schedules.create(input('claim-answer-lost'), new Date());
+      const e = new Engine({
+        schedules,
+        runs: flaky((m, n) => (m === 'claim' && n === 1 ? 'after' : null)),
+        actions: createActionRunner(),
+        identity: 'leader-claim-retry',
+        logger,
+        now: () => new Date(),
+      });
+      await e.start(40);
+      try {
+        const first = await until('a run', async () => (await allRuns(s.id)).at(-1));
+        await until('the first claimed run finished', async () => {
+          const r = (await allRuns(s.id)).find((x) => x.id === first.id);
+          return r?.status === 'succeeded';
+        });
+      } finally {
+        await e.stop();
+      }
+    });
+
+    it('a finish that fails during a blip is retried, so a run that succeeded is recorded so', async () => {
+      const s = await schedules.create(input('finish-blip', { schedule: { every: '1h' } }), new Date());
+      const blip = () => new StoreUnavailableError('MongoDB unavailable: connection reset');
+      const e = new Engine({
+        schedules,
+        runs: flaky((m, n) => (m === 'finish' && n <= 2 ? blip() : null)),
+        actions: createActionRunner(),
+        identity: 'leader-finish-retry',
+        logger,
+        now: () => new Date(),
+      });
+      await e.start(41);
+      try {
+        const pending = await runs.requestManual(s, new Date());
+        await until(
+          'the run recorded as succeeded',
+          async () => (await allRuns(s.id)).find((x) => x.id === pending.id)?.status === 'succeeded',
+        );
+      } finally {
+        await e.stop();
+      }
+    });
   });
 
   describe('a malformed document in `schedules` idles only its own schedule (issue 10)', () => {

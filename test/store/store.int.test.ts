@@ -129,7 +129,7 @@ describe('MongoRunStore', () => {
   it('claims an occurrence exactly once, even when two leaders race', async () => {
     const at = new Date('2426-11-23T11:00:00Z');
     const results = await Promise.all([runs.claim(claim('s1', at, 'a')), runs.claim(claim('s1', at, 'b'))]);
-    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(results.filter((r) => r !== null)).toHaveLength(1);
     expect(await runs.claimedCount('s1')).toBe(1);
     expect((await runs.lastClaimed(['s1'])).get('s1')).toEqual(at);
   });
@@ -140,7 +140,7 @@ describe('MongoRunStore', () => {
     for (let i = 0; i < 5; i++) {
       const c = claim('s2', new Date(base + i * 1000), i < 4 ? 'old' : 'new', i < 4 ? 1 : 2);
       ids.push(c.id);
-      expect(await runs.claim(c)).toBe(true);
+      expect(await runs.claim(c)).toBe(c.id);
     }
     await runs.finish(ids[0]!, { status: 'succeeded', finishedAt: new Date(base + 10), attempts: 1 });
     // 3 stale runs of s2 plus the still-running claim of s1 from the test above
@@ -183,22 +183,46 @@ describe('MongoRunStore', () => {
   it('a retried claim with the same run id is still ours; another id is refused', async () => {
     const at = new Date('2426-11-23T14:00:00Z');
     const c = claim('s4', at);
-    expect(await runs.claim(c)).toBe(true);
-    expect(await runs.claim(c)).toBe(true); // the retry of a claim whose answer was lost
-    expect(await runs.claim({ ...c, id: crypto.randomUUID() })).toBe(false);
+    expect(await runs.claim(c)).toBe(c.id);
+    expect(await runs.claim(c)).toBe(c.id); // the retry of a claim whose answer was lost
+    expect(await runs.claim({ ...c, id: crypto.randomUUID() })).toBeNull();
     expect((await runs.list('s4', { limit: 10 })).items).toHaveLength(1);
   });
 
-  it('unclaim gives an occurrence back (and a manual run goes back to pending)', async () => {
+  it('unclaim marks a claim released: the fence stays, only a leader of that epoch or a later one takes it over (issue 10)', async () => {
     const at = new Date('2426-11-23T15:00:00Z');
-    const c = claim('s5', at);
-    expect(await runs.claim(c)).toBe(true);
+    const c = claim('s5', at, 'a', 3);
+    expect(await runs.claim(c)).toBe(c.id);
     expect(await runs.claimedCount('s5')).toBe(1);
     await runs.unclaim(c.id);
+    // the record stays, marked, and is not counted as a run for maxRuns
+    expect((await runs.list('s5', { limit: 10 })).items).toMatchObject([{ id: c.id, status: 'released' }]);
     expect(await runs.claimedCount('s5')).toBe(0);
-    // the catch-up mark moves back before the given-back occurrence
+    expect(await runs.runningFor('s5')).toBe(0);
+    // the next leader's catch-up starts before the given-back occurrence
     expect((await runs.lastClaimed(['s5'])).get('s5')?.getTime()).toBe(at.getTime() - 1);
-    expect(await runs.claim({ ...c, id: crypto.randomUUID(), leader: 'b' })).toBe(true);
+    // a stale leader (an older epoch) cannot claim it
+    expect(await runs.claim({ ...claim('s5', at, 'stale', 2) })).toBeNull();
+    // the next leader takes it over in place: same run id, so one Idempotency-Key per occurrence
+    const next = claim('s5', at, 'b', 4);
+    expect(await runs.claim(next)).toBe(c.id);
+    expect(await runs.claimedCount('s5')).toBe(1);
+    // a retry of that takeover, as after an answer lost before the counter was updated
+    // (undone here by hand), is still ours and counts once; nobody else's
+    await db.collection('run_counters').updateOne({ _id: 's5' as never }, { $inc: { claimed: -1 } });
+    expect(await runs.claim(next)).toBe(c.id);
+    expect(await runs.claimedCount('s5')).toBe(1);
+    expect(await runs.claim(claim('s5', at, 'c', 4))).toBeNull();
+    const [run] = (await runs.list('s5', { limit: 10 })).items;
+    expect(run).toMatchObject({ id: c.id, status: 'running', leader: 'b', epoch: 4 });
+    expect((await runs.lastClaimed(['s5'])).get('s5')).toEqual(at);
+    // a late repeat of the old holder's unclaim cannot give back the new holder's claim ...
+    await runs.unclaim(c.id);
+    expect(await runs.runningFor('s5')).toBe(1);
+    // ... the new holder can (its claim is named by its own request id)
+    await runs.unclaim(c.id, next.id);
+    expect((await runs.list('s5', { limit: 10 })).items).toMatchObject([{ id: c.id, status: 'released' }]);
+    expect(await runs.claimedCount('s5')).toBe(0);
 
     // On t0's clock, like every write here: a manual run of the real now would be expired at once by
     // the date check's database, whose clock is a year ahead.
@@ -208,10 +232,23 @@ describe('MongoRunStore', () => {
     expect((await runs.pendingManual(50)).map((r) => r.id)).toContain(m.id);
   });
 
+  it('a release whose counter update was lost still lets the next leader decide the occurrence', async () => {
+    const at = new Date('2426-11-23T15:30:00Z');
+    const c = claim('s5b', at, 'a', 3);
+    expect(await runs.claim(c)).toBe(c.id);
+    // the releasing leader died between marking the run and updating the counter
+    await db.collection('runs').updateOne({ _id: c.id as never }, { $set: { status: 'released' } });
+    expect((await runs.lastClaimed(['s5b'])).get('s5b')?.getTime()).toBe(at.getTime() - 1);
+    expect((await runs.lastClaimed()).get('s5b')?.getTime()).toBe(at.getTime() - 1);
+    // once a later occurrence is claimed, the released one was decided by that leader
+    expect(await runs.claim(claim('s5b', new Date(at.getTime() + 1000), 'b', 4))).not.toBeNull();
+    expect((await runs.lastClaimed(['s5b'])).get('s5b')?.getTime()).toBe(at.getTime() + 1000);
+  });
+
   it('a manual trigger never takes the claim key of a scheduled occurrence', async () => {
     const at = new Date('2426-11-23T16:00:00Z');
     await runs.requestManual({ id: 's6', name: 'n' }, at);
-    expect(await runs.claim(claim('s6', at))).toBe(true);
+    expect(await runs.claim(claim('s6', at))).not.toBeNull();
     expect((await runs.list('s6', { limit: 10 })).items.map((r) => r.trigger).sort()).toEqual([
       'manual',
       'schedule',
@@ -220,8 +257,8 @@ describe('MongoRunStore', () => {
 
   it('remembers the last claimed occurrence after the run documents expire', async () => {
     const at = new Date('2426-11-23T17:00:00Z');
-    expect(await runs.claim(claim('s7', at))).toBe(true);
-    expect(await runs.claim(claim('s7', new Date(at.getTime() - 60_000)))).toBe(true);
+    expect(await runs.claim(claim('s7', at))).not.toBeNull();
+    expect(await runs.claim(claim('s7', new Date(at.getTime() - 60_000)))).not.toBeNull();
     await db.collection('runs').deleteMany({ scheduleId: 's7' }); // what the TTL index does
     expect((await runs.lastClaimed(['s7'])).get('s7')).toEqual(at);
     expect(await runs.claimedCount('s7')).toBe(2);
@@ -231,13 +268,26 @@ describe('MongoRunStore', () => {
     const at = new Date('2426-11-23T18:00:00Z');
     const c = { ...claim('s8', at, 'pod-0', 7), instance: 'old-process' };
     await runs.settleOrphans({ leader: 'pod-0', epoch: 7, instance: 'old-process' }, new Date()); // earlier tests' runs
-    expect(await runs.claim(c)).toBe(true);
+    expect(await runs.claim(c)).toBe(c.id);
     expect(await runs.settleOrphans({ leader: 'pod-0', epoch: 7, instance: 'old-process' }, new Date())).toBe(
       0,
     );
     expect(await runs.settleOrphans({ leader: 'pod-0', epoch: 7, instance: 'new-process' }, new Date())).toBe(
       1,
     );
+  });
+
+  it('a stale leader never settles the runs of a newer epoch (issue 10)', async () => {
+    const at = new Date('2426-11-23T19:00:00Z');
+    const live = claim('s9', at, 'pod-live', 9);
+    expect(await runs.claim(live)).toBe(live.id);
+    // pod-stale led epoch 8 and starts its engine late, after pod-live took over at 9
+    await runs.settleOrphans({ leader: 'pod-stale', epoch: 8 }, new Date());
+    expect((await runs.list('s9', { limit: 10 })).items.map((r) => r.status)).toEqual(['running']);
+    expect(await runs.runningFor('s9')).toBe(1);
+    // the next leader (epoch 10) does settle it: its action may have taken effect
+    await runs.settleOrphans({ leader: 'pod-next', epoch: 10 }, new Date());
+    expect((await runs.list('s9', { limit: 10 })).items.map((r) => r.status)).toEqual(['unknown']);
   });
 
   it('ensureIndexes is idempotent and follows a changed retention', async () => {
