@@ -39,8 +39,8 @@ interface Entry {
   exhausted: boolean;
   /** claims of one schedule happen one at a time, in occurrence order */
   claims: Promise<void>;
-  /** occurrences queued in `claims` whose turn has not come yet */
-  queued: number;
+  /** occurrences (epoch ms) queued in `claims` whose turn has not come yet; null when none */
+  pending: number[] | null;
 }
 
 const SETTLED: Promise<void> = Promise.resolve();
@@ -394,7 +394,7 @@ export class Engine {
       running: null,
       exhausted: false,
       claims: SETTLED,
-      queued: 0,
+      pending: null,
     };
     this.#entries.set(s.id, entry);
     this.#evaluate(entry, this.#d.now());
@@ -475,7 +475,8 @@ export class Engine {
     }
     const term = this.#term;
     for (const f of plan.fire) {
-      e.queued++;
+      e.pending ??= [];
+      e.pending.push(f.at.getTime());
       const next = e.claims.then(() => this.#fire(e, s, f.at, f.trigger, term));
       e.claims = next;
       this.#track(next);
@@ -487,16 +488,30 @@ export class Engine {
 
   // --- firing -----------------------------------------------------------------
 
+  /**
+   * Occurrences queued behind the one whose turn it is that are missed by now themselves: only
+   * they can stand in for it under the misfire policy (an on-time one never does, as in planDue,
+   * where a catch-up fires beside the on-time occurrence).
+   */
+  #missedBehind(e: Entry): number {
+    if (!e.pending) return 0;
+    const cutoff = this.#d.now().getTime() - ON_TIME_TOLERANCE_MS;
+    let n = 0;
+    for (const t of e.pending) if (t < cutoff) n++;
+    return n;
+  }
+
   /** Claims one occurrence (in order, per schedule) and starts its run; never throws. */
   /** `s` is the version the occurrence was decided under (an edit may update `e` meanwhile). */
   async #fire(e: Entry, s: Schedule, at: Date, planned: 'schedule' | 'catchup', term: number): Promise<void> {
     const log = this.#d.logger;
-    e.queued--;
+    e.pending?.shift();
+    if (e.pending?.length === 0) e.pending = null;
     try {
       if (!this.#mayFire(term) || e.exhausted || this.#entries.get(s.id) !== e) return;
       // Decided on time, but its turn may come late (claims queued behind a slow or
       // unavailable database): the misfire policy decides it again, now.
-      const passed = judgeTurn(s.misfire, at, this.#d.now(), e.queued, this.#d.maxCatchUp);
+      const passed = judgeTurn(s.misfire, at, this.#d.now(), this.#missedBehind(e), this.#d.maxCatchUp);
       if (passed !== null) {
         this.#m.missed(1);
         log.warn({ scheduleId: s.id, scheduledFor: at.toISOString(), reason: passed }, 'occurrence skipped');
@@ -556,7 +571,7 @@ export class Engine {
       }
       // A claim that hung (a frozen database) returns late, with more occurrences due behind
       // it: it is claimed — the fence stays — but the policy may say it must not run.
-      const superseded = judgeTurn(s.misfire, at, this.#d.now(), e.queued, this.#d.maxCatchUp);
+      const superseded = judgeTurn(s.misfire, at, this.#d.now(), this.#missedBehind(e), this.#d.maxCatchUp);
       if (superseded !== null) {
         await this.#finish(runId, {
           status: 'skipped',
@@ -749,7 +764,7 @@ export class Engine {
       running: null,
       exhausted: false,
       claims: SETTLED,
-      queued: 0,
+      pending: null,
     };
     this.#track(this.#execute(e, schedule, run.id, run.scheduledFor, firedAt, term, undefined));
   }

@@ -105,7 +105,8 @@ export function startCursor(lastClaimed: Date | undefined, updatedAt: Date, now:
  * policy decides it like any missed occurrence, so an outage is a gap, never a burst: `skip`
  * fires nothing late, `fireOnce` only the newest of the backlog, `fireAll` only the newest
  * `maxCatchUp`. Returns why it must not fire, or null to fire it. `behind` counts the
- * occurrences of this schedule queued after this one.
+ * occurrences of this schedule queued after this one that are missed by now too (an on-time
+ * one does not stand in for a missed one: the catch-up fires beside it, as in planDue).
  */
 export function judgeTurn(
   misfire: Misfire,

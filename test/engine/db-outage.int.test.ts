@@ -146,7 +146,10 @@ describe('MongoDB frozen for 8 s under an every-second schedule per misfire poli
       expect(after.length, `${policy}: fires after the outage`).toBeGreaterThanOrEqual(2);
       if (policy === 'fireOnce') {
         expect(late.length, `${policy}: catch-ups`).toBeLessThanOrEqual(1);
-        expect(inGap.length, `${policy}: the gap is represented once`).toBe(1);
+        // The newest missed occurrence as the one catch-up, beside an on-time one that may
+        // have fallen due in the freeze's last second.
+        expect(inGap.length, `${policy}: deliveries from the gap`).toBeGreaterThanOrEqual(1);
+        expect(inGap.length, `${policy}: deliveries from the gap`).toBeLessThanOrEqual(2);
       } else if (policy === 'skip') {
         expect(late.length, `${policy}: catch-ups`).toBe(0);
         // At most the one occurrence that fell due in the last second of the freeze is on time.
