@@ -235,7 +235,6 @@ async function main(): Promise<void> {
       }, config.shutdownTimeoutMs);
       force.unref();
       lifetime.abort();
-      mongoProbe.stop();
       const step = async (name: string, f: () => Promise<unknown>) => {
         try {
           await f();
@@ -259,6 +258,10 @@ async function main(): Promise<void> {
           );
       });
       await step('stopping the engine', () => engine.stop());
+      // Only now: canLead reads the ping's last success, so stopping it at the start of the
+      // drain made a drain longer than the renew deadline hand the Lease over mid-way and cut
+      // off the very deliveries it was waiting for.
+      mongoProbe.stop();
       await step('releasing the Lease', () => elector.release());
       await step('removing the leader label', () => Promise.race([labeler.idle(), sleep(2000)]));
       await step('closing the HTTP server', () => {

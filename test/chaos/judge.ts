@@ -26,11 +26,18 @@ export interface Verdict {
   problems: string[];
 }
 
+/**
+ * `catchUps`: the occurrences the run history records as fired with trigger `catchup` from the
+ * fault on. The sink alone cannot tell a catch-up delivered soon after recovery from an on-time
+ * fire, so whether the gap was caught up is read from the history, and the sink says whether
+ * it became a burst (late deliveries) and whether anything arrived twice or not at all.
+ */
 export function judge(
   ds: readonly Delivery[],
   policy: Policy,
   w: Window,
   cap: number,
+  catchUps: readonly number[] = [],
   periodMs = 1000,
 ): Verdict {
   const times = ds.map((d) => d.scheduledFor);
@@ -59,23 +66,20 @@ export function judge(
   const outside = all.filter((t) => !inGap(t));
   const missedOutside = outside.filter((t) => !delivered.has(t)).length;
   if (missedOutside > 0) problems.push(`${missedOutside} occurrence(s) outside the fault never arrived`);
-  // What stands for the gap: its occurrences from the fault on, or an earlier one delivered late.
-  const lateAt = new Set(
+  const undelivered = gap.filter((t) => !delivered.has(t)).length;
+  const caughtUp = catchUps.filter((t) => t >= w.start - periodMs && delivered.has(t)).length;
+  const late = new Set(
     ds.filter((d) => d.receivedAt - d.scheduledFor > ON_TIME_MS).map((d) => d.scheduledFor),
-  );
-  const fromGap = gap.filter((t) => delivered.has(t) && (t >= w.start || lateAt.has(t))).length;
-  const late = lateAt.size;
+  ).size;
   let owed = 0;
-  if (policy === 'skip' && late > 0) problems.push(`skip: ${late} late delivery(ies)`);
-  if (policy === 'fireOnce') {
-    if (late > 1) problems.push(`fireOnce: ${late} late deliveries (one catch-up at most)`);
-    owed = gap.length > 0 && fromGap === 0 ? 1 : 0;
-    if (owed) problems.push('fireOnce: the gap was not caught up');
-  }
-  if (policy === 'fireAll') {
-    if (late > cap) problems.push(`fireAll: ${late} late deliveries (cap ${cap})`);
-    owed = Math.max(0, Math.min(gap.length, cap) - fromGap);
-    if (owed) problems.push(`fireAll: ${owed} of the newest ${cap} gap occurrences not caught up`);
+  if (policy === 'skip') {
+    if (late > 0) problems.push(`skip: ${late} late delivery(ies)`);
+    if (caughtUp > 0) problems.push(`skip: ${caughtUp} catch-up run(s)`);
+  } else {
+    const most = policy === 'fireOnce' ? 1 : cap;
+    if (late > most) problems.push(`${policy}: ${late} late deliveries (at most ${most})`);
+    owed = Math.max(0, Math.min(undelivered, most) - caughtUp);
+    if (owed > 0) problems.push(`${policy}: ${owed} catch-up(s) owed for the gap, ${caughtUp} fired`);
   }
   return {
     delivered: times.length,
@@ -83,7 +87,7 @@ export function judge(
     missed: missedOutside + owed,
     late,
     gap: gap.length,
-    fromGap,
+    fromGap: caughtUp,
     problems,
   };
 }

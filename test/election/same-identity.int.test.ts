@@ -41,10 +41,12 @@ describe('two processes with one identity', () => {
 
     // The first crashes (stops without releasing): the second takes over once the lease expires,
     // as any other replica would, and counts it as a new term.
-    const stoppedAt = performance.now();
     await first.elector.stop();
+    const lastRenewMs = first.elector.lastRenewOkMs!;
     await waitFor('the second to lead', () => second.elector.isLeader, 10_000);
-    expect(performance.now() - stoppedAt).toBeGreaterThanOrEqual(TIMING.leaseDurationMs - 50);
+    // Expiry counts from the first's last renew, not from its stop (which may come up to a retry
+    // period later: measured from the stop, this failed at 1.88 s on a loaded machine).
+    expect(second.terms[0]!.startedMs - lastRenewMs).toBeGreaterThanOrEqual(TIMING.leaseDurationMs - 5);
     expect(second.terms[0]!.epoch).toBe(first.terms[0]!.epoch + 1);
     expect((await rawLease(ns)).metadata.annotations?.['leasecron.io/holder-nonce']).toBe(
       second.elector.nonce,

@@ -27,7 +27,10 @@ import {
 
 const LEASE = { LEASE_DURATION_SECONDS: '3', RENEW_DEADLINE_SECONDS: '2', RETRY_PERIOD_SECONDS: '0.5' };
 /** The sink answers this long after a request arrives: a delivery is always in flight. */
-const ANSWER_AFTER_MS = 2000;
+// Longer than RENEW_DEADLINE_SECONDS (2 s): a drain that outlasts the renew deadline must keep
+// leading. (With 2 s it did only when the last MongoDB ping happened to be recent: shutdown
+// stopped the ping that canLead needs, and the leader handed over mid-drain.)
+const ANSWER_AFTER_MS = 3000;
 
 interface RunRow {
   _id: string;
