@@ -94,9 +94,11 @@ describe('planDue', () => {
       T('2026-01-01T00:00:00Z'),
       T('2026-01-08T00:00:00Z'),
     );
-    expect(p.fire).toHaveLength(100);
+    // The newest 100 missed ones, plus the two within the on-time tolerance (never misfires).
+    expect(p.fire).toHaveLength(102);
     expect(p.fire.at(-1)?.at.toISOString()).toBe('2026-01-08T00:00:00.000Z');
-    expect(p.fire[0]?.at.toISOString()).toBe('2026-01-07T23:58:21.000Z');
+    expect(p.fire[0]?.at.toISOString()).toBe('2026-01-07T23:58:19.000Z');
+    expect(p.fire.filter((f) => f.trigger === 'catchup')).toHaveLength(100);
   });
 
   it('caps fireAll at the configured maximum (MAX_CATCHUP_PER_SCHEDULE)', () => {
@@ -106,14 +108,28 @@ describe('planDue', () => {
       T('2026-01-01T00:10:00.5Z'),
       5,
     );
-    expect(p.fire.map((f) => f.at.toISOString())).toEqual([
-      '2026-01-01T00:09:20.000Z',
-      '2026-01-01T00:09:30.000Z',
-      '2026-01-01T00:09:40.000Z',
-      '2026-01-01T00:09:50.000Z',
-      '2026-01-01T00:10:00.000Z',
+    // The cap is on catch-ups: the five newest missed, and the on-time one beside them.
+    expect(p.fire.map((f) => `${f.at.toISOString()} ${f.trigger}`)).toEqual([
+      '2026-01-01T00:09:10.000Z catchup',
+      '2026-01-01T00:09:20.000Z catchup',
+      '2026-01-01T00:09:30.000Z catchup',
+      '2026-01-01T00:09:40.000Z catchup',
+      '2026-01-01T00:09:50.000Z catchup',
+      '2026-01-01T00:10:00.000Z schedule',
     ]);
-    expect(p.skippedCount).toBe(55);
+    expect(p.skippedCount).toBe(54);
+  });
+
+  it('fireOnce catches up the newest missed occurrence beside an on-time one (not instead of it)', () => {
+    const p = planDue(
+      src({ every: '1s' }, { policy: 'fireOnce', graceSeconds: 300 }),
+      T('2026-01-01T00:00:24.289Z'),
+      T('2026-01-01T00:00:36.4Z'),
+    );
+    expect(p.fire.map((f) => `${f.at.toISOString()} ${f.trigger}`)).toEqual([
+      '2026-01-01T00:00:35.000Z catchup',
+      '2026-01-01T00:00:36.000Z schedule',
+    ]);
   });
 
   it('respects endAt: nothing to arm after the end', () => {

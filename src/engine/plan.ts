@@ -51,9 +51,12 @@ export function planDue(source: DueSource, cursor: Date, now: Date, maxCatchUp?:
     inWindow = occurrencesBetween(source, new Date(from), now, WINDOW_LIMIT);
   }
 
+  // Only what is past the on-time tolerance is missed: an occurrence due within it fires anyway,
+  // so counting it as the catch-up would leave the gap without one (fireOnce) or short of its
+  // cap (fireAll) — as the chaos suite found after every outage.
   const plan: CatchUpPlan = planCatchUp({
     misfire: source.misfire,
-    missed: inWindow,
+    missed: inWindow.filter((d) => nowMs - d.getTime() > ON_TIME_TOLERANCE_MS),
     now,
     ...(maxCatchUp === undefined ? {} : { maxFires: maxCatchUp }),
   });
