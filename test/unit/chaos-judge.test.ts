@@ -22,6 +22,14 @@ describe('judge', () => {
     );
   });
 
+  it('a fault that opens several gaps may have a catch-up for each', () => {
+    const two = [lateBy(6, 2000), lateBy(9, 2000)];
+    expect(judge([...before, ...two, ...after], 'fireOnce', w, 3, [at(6), at(9)]).problems).toEqual([
+      'fireOnce: 2 late deliveries (at most 1)',
+    ]);
+    expect(judge([...before, ...two, ...after], 'fireOnce', w, 3, [at(6), at(9)], 2).problems).toEqual([]);
+  });
+
   it('a catch-up that was claimed but never arrived does not count', () => {
     expect(judge([...before, ...after], 'fireOnce', w, 3, [at(9)])).toMatchObject({ missed: 1 });
   });
