@@ -143,6 +143,14 @@ describe('http action results', () => {
     expect(result.response?.durationMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('204 succeeds without a summary; the request names leasecron as its user agent', async () => {
+    respondWith(status(204));
+    const result = await run(action(), ctx());
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 1, response: { statusCode: 204 } });
+    expect(result.response?.summary).toBeUndefined();
+    expect(seen[0]!.headers['user-agent']).toBe('leasecron');
+  });
+
   it('keeps only the first 512 characters of the body', async () => {
     respondWith(status(200, 'x'.repeat(100_000)));
     const result = await run(action(), ctx());
@@ -340,6 +348,24 @@ describe('egress policy: refused addresses are never sent to', () => {
     );
     expect(result).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(seen[0]!.headers.host).toBe(`sink.test:${new URL(baseUrl).port}`);
+  });
+
+  it('resolves again for every attempt: a name that turns to a denied address is refused then', async () => {
+    respondWith(status(500, 'try again'));
+    let calls = 0;
+    const rebinding: EgressLookup = (_hostname, _options, callback) =>
+      callback(null, [{ address: calls++ === 0 ? '127.0.0.1' : '169.254.169.254', family: 4 }]);
+    const allowLoopback = createHttpAction({
+      egress: createEgressPolicy({ allow: cidrs('127.0.0.1/32') }),
+      lookup: rebinding,
+    });
+    const result = await allowLoopback(
+      action({ url: `${baseUrl.replace('127.0.0.1', 'sink.test')}/hook` }),
+      ctx(),
+    );
+    expect(result).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(result.error).toMatch(/^egress refused: sink\.test resolves to 169\.254\.169\.254/);
+    expect(seen).toHaveLength(1);
   });
 
   it('an explicit deny beats an allow', async () => {
