@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
 import { BatchV1Api } from '@kubernetes/client-node';
 import { MongoClient } from 'mongodb';
+import { createHttpAction } from './actions/http-action.ts';
 import { createKubernetesJobAction } from './actions/kubernetes-job-action.ts';
 import { createActionRunner } from './actions/runner.ts';
 import { createApp } from './api/app.ts';
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
 
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   const actions = createActionRunner({
+    http: createHttpAction({ egress: config.egress }),
     kubernetesJob: createKubernetesJobAction({
       batch: kubeConfig.makeApiClient(BatchV1Api),
       defaultNamespace: config.podNamespace,

@@ -4,6 +4,9 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cidrs } from '../egress/cidr.ts';
+import { createEgressPolicy } from '../egress/policy.ts';
+import type { EgressLookup } from './egress-fetch.ts';
 import { buildHttpRequest, createHttpAction } from './http-action.ts';
 import { ActionConfigError, type ActionContext, type HttpActionConfig } from './types.ts';
 
@@ -85,7 +88,8 @@ function action(overrides: Partial<HttpActionConfig> = {}): HttpActionConfig {
   };
 }
 
-const run = createHttpAction();
+// The sink listens on loopback, which the egress policy refuses unless allowed.
+const run = createHttpAction({ egress: createEgressPolicy({ allow: cidrs('127.0.0.1/32') }) });
 
 describe('http action on the wire', () => {
   it('sends the leasecron headers, user headers and a JSON body', async () => {
@@ -137,6 +141,14 @@ describe('http action results', () => {
     });
     expect(result.error).toBeUndefined();
     expect(result.response?.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('204 succeeds without a summary; the request names leasecron as its user agent', async () => {
+    respondWith(status(204));
+    const result = await run(action(), ctx());
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 1, response: { statusCode: 204 } });
+    expect(result.response?.summary).toBeUndefined();
+    expect(seen[0]!.headers['user-agent']).toBe('leasecron');
   });
 
   it('keeps only the first 512 characters of the body', async () => {
@@ -256,6 +268,133 @@ describe('http action results', () => {
     const result = await run(action({ method: 'GET', body: { a: 1 } }), ctx());
     expect(result).toMatchObject({ status: 'failed', attempts: 0 });
     expect(seen).toHaveLength(0);
+  });
+});
+
+describe('egress policy: refused addresses are never sent to', () => {
+  const strict = createHttpAction();
+
+  it('refuses the cloud metadata address 169.254.169.254 without connecting', async () => {
+    const result = await strict(
+      action({
+        url: 'http://169.254.169.254/latest/meta-data/',
+        timeoutMs: 500,
+        retry: { maxAttempts: 1, backoffMs: 10 },
+      }),
+      ctx(),
+    );
+    expect(result).toMatchObject({ status: 'failed', attempts: 0 });
+    expect(result.error).toMatch(/^egress refused: 169\.254\.169\.254 is link-local/);
+  });
+
+  it('refuses the same address written as IPv4-mapped IPv6', async () => {
+    const result = await strict(action({ url: 'http://[::ffff:169.254.169.254]/', timeoutMs: 500 }), ctx());
+    expect(result).toMatchObject({ status: 'failed', attempts: 0 });
+    expect(result.error).toMatch(/^egress refused: 169\.254\.169\.254 is link-local/);
+  });
+
+  it('refuses 127.0.0.1 when it is not allowed', async () => {
+    const result = await strict(action(), ctx());
+    expect(result).toMatchObject({ status: 'failed', attempts: 0 });
+    expect(result.error).toMatch(/^egress refused: 127\.0\.0\.1 is loopback/);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses a name that resolves to a denied address (localhost), after resolving it', async () => {
+    const url = `${baseUrl.replace('127.0.0.1', 'localhost')}/hook`;
+    const result = await strict(action({ url }), ctx());
+    expect(result).toMatchObject({ status: 'failed', attempts: 0 });
+    expect(result.error).toMatch(
+      /^egress refused: localhost resolves to (127\.0\.0\.1|::1), which is loopback/,
+    );
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses a name when any of its addresses is denied, and does not retry', async () => {
+    const lookups: string[] = [];
+    const resolver: EgressLookup = (hostname, _options, callback) => {
+      lookups.push(hostname);
+      callback(null, [
+        { address: '127.0.0.1', family: 4 },
+        { address: '169.254.169.254', family: 4 },
+      ]);
+    };
+    const allowLoopback = createHttpAction({
+      egress: createEgressPolicy({ allow: cidrs('127.0.0.1/32') }),
+      lookup: resolver,
+    });
+    const result = await allowLoopback(
+      action({ url: `${baseUrl.replace('127.0.0.1', 'sink.test')}/hook` }),
+      ctx(),
+    );
+    expect(result).toMatchObject({ status: 'failed', attempts: 0 });
+    expect(result.error).toMatch(
+      /^egress refused: sink\.test resolves to 169\.254\.169\.254, which is link-local/,
+    );
+    expect(lookups).toEqual(['sink.test']);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('delivers through a name whose addresses are all allowed', async () => {
+    const resolver: EgressLookup = (_hostname, _options, callback) =>
+      callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    const allowLoopback = createHttpAction({
+      egress: createEgressPolicy({ allow: cidrs('127.0.0.1/32') }),
+      lookup: resolver,
+    });
+    const result = await allowLoopback(
+      action({ url: `${baseUrl.replace('127.0.0.1', 'sink.test')}/hook` }),
+      ctx(),
+    );
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(seen[0]!.headers.host).toBe(`sink.test:${new URL(baseUrl).port}`);
+  });
+
+  it('resolves again for every attempt: a name that turns to a denied address is refused then', async () => {
+    respondWith(status(500, 'try again'));
+    let calls = 0;
+    const rebinding: EgressLookup = (_hostname, _options, callback) =>
+      callback(null, [{ address: calls++ === 0 ? '127.0.0.1' : '169.254.169.254', family: 4 }]);
+    const allowLoopback = createHttpAction({
+      egress: createEgressPolicy({ allow: cidrs('127.0.0.1/32') }),
+      lookup: rebinding,
+    });
+    const result = await allowLoopback(
+      action({ url: `${baseUrl.replace('127.0.0.1', 'sink.test')}/hook` }),
+      ctx(),
+    );
+    expect(result).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(result.error).toMatch(/^egress refused: sink\.test resolves to 169\.254\.169\.254/);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('an explicit deny beats an allow', async () => {
+    const denied = createHttpAction({
+      egress: createEgressPolicy({ allow: cidrs('127.0.0.0/8'), deny: cidrs('127.0.0.1/32') }),
+    });
+    const result = await denied(action(), ctx());
+    expect(result).toMatchObject({ status: 'failed', attempts: 0 });
+    expect(result.error).toMatch(/^egress refused: 127\.0\.0\.1 is in HTTP_DENY_CIDRS \(127\.0\.0\.1\/32\)/);
+    expect(seen).toHaveLength(0);
+  });
+});
+
+describe('what a response may put into the run history is bounded', () => {
+  it('a long reason phrase and Location header are cut short in the error', async () => {
+    respondWith((res) => {
+      res.writeHead(302, 'R'.repeat(4000), { location: `/${'l'.repeat(8000)}` });
+      res.end('x'.repeat(100_000));
+    });
+    const result = await run(action(), ctx());
+    expect(result.status).toBe('failed');
+    expect(result.error!.length).toBeLessThanOrEqual(600);
+    expect(result.response?.summary).toHaveLength(512);
+  });
+
+  it('a multi-byte body keeps at most 512 characters', async () => {
+    respondWith(status(200, '€'.repeat(10_000)));
+    const result = await run(action(), ctx());
+    expect(result.response?.summary).toBe('€'.repeat(512));
   });
 });
 

@@ -1,8 +1,12 @@
 // The webhook action: one HTTP request per run, retried on transient failures, carrying the
 // headers receivers need to de-duplicate (the run id is the idempotency key). The delay maths
 // lives in backoff.ts; this file only does the requests, the classification and the waiting.
+// Where a request may go is the egress policy's call (egress-fetch.ts): a refused address fails
+// the run at once, with nothing sent.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_EGRESS_POLICY, type EgressPolicy } from '../egress/policy.ts';
 import { MAX_RETRY_DELAY_MS, retryDelayMs } from './backoff.ts';
+import { createEgressFetch, type EgressLookup, type FetchLike } from './egress-fetch.ts';
 import {
   ActionAbortedError,
   ActionConfigError,
@@ -11,6 +15,7 @@ import {
   type ActionHandler,
   type ActionResult,
   type ActionStatus,
+  EgressRefusedError,
   type HttpActionConfig,
   HttpNetworkError,
   HttpStatusError,
@@ -20,10 +25,18 @@ import {
 export const SCHEDULE_ID_HEADER = 'X-Leasecron-Schedule-Id';
 export const SCHEDULED_FOR_HEADER = 'X-Leasecron-Scheduled-For';
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
-const SUMMARY_CHARS = 512;
+/** Characters of the response body kept in the run (`response.summary`). */
+export const SUMMARY_CHARS = 512;
+/** Characters of a reason phrase or Location header kept in the run's error. */
+const ECHO_CHARS = 200;
 
 export interface HttpActionOptions {
-  fetch?: typeof fetch;
+  /** Where requests may go; default the built-in refusals only (loopback, link-local, …). */
+  egress?: EgressPolicy;
+  /** Name resolution for the egress check and the connection; default dns.lookup. */
+  lookup?: EgressLookup;
+  /** Replaces the transport, egress check included; for tests of what happens around it. */
+  fetch?: FetchLike;
   /** Wall clock, only to resolve Retry-After HTTP dates. */
   now?: () => Date;
   /** Monotonic milliseconds, for durations. */
@@ -83,7 +96,12 @@ interface AttemptOutcome {
 }
 
 export function createHttpAction(options: HttpActionOptions = {}): ActionHandler<HttpActionConfig> {
-  const doFetch = options.fetch ?? fetch;
+  const doFetch =
+    options.fetch ??
+    createEgressFetch(
+      options.egress ?? DEFAULT_EGRESS_POLICY,
+      options.lookup ? { lookup: options.lookup } : {},
+    );
   const now = options.now ?? (() => new Date());
   const monotonicMs = options.monotonicMs ?? (() => performance.now());
   const random = options.random ?? Math.random;
@@ -120,6 +138,8 @@ export function createHttpAction(options: HttpActionOptions = {}): ActionHandler
       }
       last = await attemptOnce(doFetch, request, action.timeoutMs, ctx.signal);
       const { error } = last;
+      // Refused before connecting: this attempt sent nothing.
+      if (error instanceof EgressRefusedError) return finish(attempt - 1, last);
       // Cut off with the request under way: the receiver may have it (and may act on it).
       if (error instanceof ActionAbortedError) return finish(attempt, last, 'unknown');
       if (!error) return finish(attempt, last);
@@ -145,11 +165,11 @@ export function createHttpAction(options: HttpActionOptions = {}): ActionHandler
   };
 }
 
-/** The default handler, with the real clock, fetch and randomness. */
+/** The default handler, with the real clock, network and randomness, and the built-in egress refusals. */
 export const runHttpAction: ActionHandler<HttpActionConfig> = createHttpAction();
 
 async function attemptOnce(
-  doFetch: typeof fetch,
+  doFetch: FetchLike,
   request: HttpRequest,
   timeoutMs: number,
   runSignal: AbortSignal,
@@ -159,6 +179,7 @@ async function attemptOnce(
   try {
     res = await doFetch(request.url, { ...request.init, signal: AbortSignal.any([runSignal, timeout]) });
   } catch (err) {
+    if (err instanceof EgressRefusedError) return { error: err };
     if (runSignal.aborted) {
       return {
         error: new ActionAbortedError('aborted with the request under way; it may have been delivered', {
@@ -177,9 +198,10 @@ async function attemptOnce(
   // An answer arrived: it is the outcome, even if the run was aborted meanwhile.
   if (statusCode >= 200 && statusCode <= 299) return base;
   const retryAfter = statusCode === 429 || statusCode === 503 ? res.headers.get('retry-after') : null;
-  let message = `HTTP ${statusCode}${res.statusText ? ` ${res.statusText}` : ''}`;
+  // The receiver writes these; the run history keeps them, so only so much of them.
+  let message = `HTTP ${statusCode}${res.statusText ? ` ${clip(res.statusText)}` : ''}`;
   if (statusCode >= 300 && statusCode <= 399) {
-    message += `; redirects are not followed (Location: ${res.headers.get('location') ?? 'none'})`;
+    message += `; redirects are not followed (Location: ${clip(res.headers.get('location') ?? 'none')})`;
   }
   return { ...base, error: new HttpStatusError(statusCode, message, retryAfter) };
 }
@@ -208,6 +230,10 @@ async function readSummary(res: Response): Promise<string | undefined> {
 /** Aborted between attempts: the last attempt's failure stands, and no retry follows. */
 function abortedAfter(last: ActionError | undefined): ActionAbortedError {
   return new ActionAbortedError(`aborted before retrying${last ? ` (last attempt: ${last.message})` : ''}`);
+}
+
+function clip(text: string): string {
+  return text.length > ECHO_CHARS ? `${text.slice(0, ECHO_CHARS)}…` : text;
 }
 
 function errorText(err: unknown): string {

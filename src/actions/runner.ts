@@ -16,7 +16,7 @@ import type {
 export const KUBERNETES_JOB_DISABLED = 'kubernetesJob actions are not enabled in this build';
 
 export interface ActionRunnerDeps {
-  /** Defaults to the real-fetch handler; tests may pass `createHttpAction({...})`. */
+  /** Defaults to the real-network handler with the built-in egress refusals; main passes the configured policy. */
   http?: ActionHandler<HttpActionConfig>;
   /** Without it, kubernetesJob actions fail with KUBERNETES_JOB_DISABLED. */
   kubernetesJob?: ActionHandler<KubernetesJobActionConfig>;

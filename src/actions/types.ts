@@ -94,6 +94,20 @@ export class ActionConfigError extends ActionError {
   override name = 'ActionConfigError';
 }
 
+/**
+ * The egress policy refuses the address the request would go to (src/egress/policy.ts); nothing
+ * was sent. Retrying cannot help: the policy, the URL or what its name resolves to must change.
+ */
+export class EgressRefusedError extends ActionConfigError {
+  override name = 'EgressRefusedError';
+  /** The refused address, canonical. */
+  readonly address: string;
+  constructor(message: string, address: string, options?: ErrorOptions) {
+    super(message, options);
+    this.address = address;
+  }
+}
+
 /** One HTTP attempt took longer than `timeoutMs`. */
 export class HttpTimeoutError extends ActionError {
   override name = 'HttpTimeoutError';

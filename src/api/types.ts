@@ -23,9 +23,12 @@ export interface ClusterStatus {
 export interface ApiDeps {
   schedules: ScheduleStore;
   runs: RunStore;
-  /** The timeouts default to the documented API_DB_TIMEOUT_MS and READY_TIMEOUT_MS when absent. */
+  /**
+   * The timeouts default to the documented API_DB_TIMEOUT_MS and READY_TIMEOUT_MS when absent;
+   * `egress` to the built-in refusals (no HTTP_ALLOW_CIDRS), which refuse loopback http actions.
+   */
   config: Pick<Config, 'apiToken' | 'bodyLimitBytes'> &
-    Partial<Pick<Config, 'apiDbTimeoutMs' | 'readyTimeoutMs'>>;
+    Partial<Pick<Config, 'apiDbTimeoutMs' | 'readyTimeoutMs' | 'egress'>>;
   logger: Logger;
   metrics: Metrics;
   now: () => Date;

@@ -135,6 +135,24 @@ export const CONFIG_DOCS = [
     description:
       'Milliseconds /readyz waits for MongoDB’s ping before it answers 503, 100..60000; keep below the readiness probe’s timeoutSeconds.',
   },
+  {
+    name: 'HTTP_ALLOW_CIDRS',
+    default: '(none)',
+    description:
+      'Comma-separated CIDR blocks (IPv4 or IPv6; a bare address is one host) http actions may reach although they are refused by default: loopback 127.0.0.0/8 and ::1, link-local 169.254.0.0/16 (cloud metadata) and fe80::/10, unspecified 0.0.0.0/8 and ::, fd00:ec2::254 and the API server at KUBERNETES_SERVICE_HOST. HTTP_DENY_CIDRS beats it. See docs/security.md.',
+  },
+  {
+    name: 'HTTP_DENY_CIDRS',
+    default: '(none)',
+    description:
+      'Comma-separated CIDR blocks http actions may never reach, whatever HTTP_ALLOW_CIDRS says (e.g. the pod and service ranges).',
+  },
+  {
+    name: 'KUBERNETES_SERVICE_HOST',
+    default: '(set by Kubernetes in every pod)',
+    description:
+      'The API server’s Service address; http actions may not reach it unless HTTP_ALLOW_CIDRS allows it. Must be an IP address when set.',
+  },
 ] as const satisfies readonly ConfigDoc[];
 
 export type ConfigVariable = (typeof CONFIG_DOCS)[number]['name'];

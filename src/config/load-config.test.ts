@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { cidrs, parseIp } from '../egress/cidr.ts';
+import { checkEgress, createEgressPolicy, DEFAULT_EGRESS_POLICY } from '../egress/policy.ts';
 import { SERVICE_ACCOUNT_NAMESPACE_FILE } from './config-docs.ts';
 import { type Config, type ConfigDeps, ConfigError, drainBudgetMs, loadConfig } from './load-config.ts';
 
@@ -44,6 +46,7 @@ describe('loadConfig defaults', () => {
       maxCatchupPerSchedule: 100,
       apiDbTimeoutMs: 1500,
       readyTimeoutMs: 1000,
+      egress: DEFAULT_EGRESS_POLICY,
     });
   });
 
@@ -83,6 +86,9 @@ describe('loadConfig defaults', () => {
         MAX_CATCHUP_PER_SCHEDULE: '5',
         API_DB_TIMEOUT_MS: '800',
         READY_TIMEOUT_MS: '60000',
+        HTTP_ALLOW_CIDRS: '127.0.0.1/32, fd00::/8,',
+        HTTP_DENY_CIDRS: '10.96.0.0/12',
+        KUBERNETES_SERVICE_HOST: '10.96.0.1',
       },
       outOfCluster,
     );
@@ -109,7 +115,57 @@ describe('loadConfig defaults', () => {
       maxCatchupPerSchedule: 5,
       apiDbTimeoutMs: 800,
       readyTimeoutMs: 60_000,
+      egress: createEgressPolicy({
+        allow: cidrs('127.0.0.1/32', 'fd00::/8'),
+        deny: cidrs('10.96.0.0/12'),
+        apiServer: parseIp('10.96.0.1')!,
+      }),
     });
+  });
+});
+
+describe('egress policy', () => {
+  const verdict = (env: Record<string, string>, address: string) =>
+    checkEgress(loadConfig(env, outOfCluster).egress, parseIp(address)!).allowed;
+
+  it('refuses the built-in blocks when nothing is set', () => {
+    expect(verdict({}, '127.0.0.1')).toBe(false);
+    expect(verdict({}, '169.254.169.254')).toBe(false);
+    expect(verdict({}, '10.96.0.1')).toBe(true);
+  });
+
+  it('refuses the API server at KUBERNETES_SERVICE_HOST (IPv4 or IPv6)', () => {
+    expect(verdict({ KUBERNETES_SERVICE_HOST: '10.96.0.1' }, '10.96.0.1')).toBe(false);
+    expect(verdict({ KUBERNETES_SERVICE_HOST: 'fd00:10:96::1' }, 'fd00:10:96::1')).toBe(false);
+    expect(verdict({ KUBERNETES_SERVICE_HOST: '10.96.0.1' }, '10.96.0.2')).toBe(true);
+  });
+
+  it('HTTP_ALLOW_CIDRS beats the built-in refusals; HTTP_DENY_CIDRS beats HTTP_ALLOW_CIDRS', () => {
+    expect(verdict({ HTTP_ALLOW_CIDRS: '127.0.0.1/32' }, '127.0.0.1')).toBe(true);
+    expect(verdict({ HTTP_ALLOW_CIDRS: '127.0.0.1/32' }, '127.0.0.2')).toBe(false);
+    expect(verdict({ HTTP_ALLOW_CIDRS: '127.0.0.0/8', HTTP_DENY_CIDRS: '127.0.0.1' }, '127.0.0.1')).toBe(
+      false,
+    );
+    expect(verdict({ HTTP_DENY_CIDRS: '0.0.0.0/0' }, '8.8.8.8')).toBe(false);
+  });
+
+  it.each([
+    ['HTTP_ALLOW_CIDRS', '10.0.0.0/33'],
+    ['HTTP_ALLOW_CIDRS', '10.0.0.1/8'],
+    ['HTTP_ALLOW_CIDRS', 'localhost'],
+    ['HTTP_DENY_CIDRS', '10.0.0.0/8,fd00::/129'],
+    ['HTTP_DENY_CIDRS', '10.0.0.0/8;10.1.0.0/16'],
+    ['KUBERNETES_SERVICE_HOST', 'kubernetes.default.svc'],
+  ])('%s=%j is refused, naming the variable', (name, value) => {
+    const error = configError({ [name]: value });
+    expect(error.variables).toEqual([name]);
+    expect(error.message).toMatch(new RegExp(`^${name}=`));
+  });
+
+  it('says which entry is wrong and what the block would be', () => {
+    expect(configError({ HTTP_ALLOW_CIDRS: '10.0.0.0/8, 10.0.0.1/8' }).message).toBe(
+      "HTTP_ALLOW_CIDRS=10.0.0.0/8, 10.0.0.1/8 must be comma-separated CIDR blocks (e.g. 10.0.0.0/8,fd00::/8): '10.0.0.1/8' has bits set after the prefix; the block is 10.0.0.0/8",
+    );
   });
 });
 

@@ -2,6 +2,8 @@
 // injected deps; every problem is collected and thrown together as one ConfigError naming each
 // variable, so a bad Deployment fails fast with a message an operator can act on.
 
+import { parseCidrList, parseIp } from '../egress/cidr.ts';
+import { createEgressPolicy, type EgressPolicy } from '../egress/policy.ts';
 import { type ConfigVariable, DEFAULTS, SERVICE_ACCOUNT_NAMESPACE_FILE } from './config-docs.ts';
 import { ConfigError, type ConfigProblem } from './config-error.ts';
 import {
@@ -59,6 +61,8 @@ export interface Config {
   readonly apiDbTimeoutMs: number;
   /** Time /readyz waits for MongoDB's answer before it reports not ready. */
   readonly readyTimeoutMs: number;
+  /** Where http actions may connect (HTTP_ALLOW_CIDRS, HTTP_DENY_CIDRS, KUBERNETES_SERVICE_HOST). */
+  readonly egress: EgressPolicy;
 }
 
 const TIMING = ['LEASE_DURATION_SECONDS', 'RENEW_DEADLINE_SECONDS', 'RETRY_PERIOD_SECONDS'] as const;
@@ -181,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
   const maxCatchupPerSchedule = withDefault('MAX_CATCHUP_PER_SCHEDULE', (r) => parseInteger(r, 1, 10_000));
   const apiDbTimeoutMs = withDefault('API_DB_TIMEOUT_MS', (r) => parseInteger(r, 100, 60_000));
   const readyTimeoutMs = withDefault('READY_TIMEOUT_MS', (r) => parseInteger(r, 100, 60_000));
+  const egress = parseEgress(get, report);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
@@ -207,6 +212,7 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
     maxCatchupPerSchedule,
     apiDbTimeoutMs,
     readyTimeoutMs,
+    egress,
   });
 }
 
@@ -221,6 +227,34 @@ export const SHUTDOWN_RESERVE_MS = 5_000;
  */
 export function drainBudgetMs(shutdownTimeoutMs: number): number {
   return Math.max(0, shutdownTimeoutMs - Math.min(SHUTDOWN_RESERVE_MS, shutdownTimeoutMs / 2));
+}
+
+function parseEgress(
+  get: (name: ConfigVariable) => string | undefined,
+  report: (variable: ConfigVariable, message: string) => void,
+): EgressPolicy {
+  const list = (name: 'HTTP_ALLOW_CIDRS' | 'HTTP_DENY_CIDRS') => {
+    const raw = get(name);
+    if (raw === undefined) return [];
+    const parsed = parseCidrList(raw);
+    if (parsed.ok) return parsed.cidrs;
+    report(
+      name,
+      `${name}=${raw} must be comma-separated CIDR blocks (e.g. 10.0.0.0/8,fd00::/8): ${parsed.reason}`,
+    );
+    return [];
+  };
+  const allow = list('HTTP_ALLOW_CIDRS');
+  const deny = list('HTTP_DENY_CIDRS');
+  const host = get('KUBERNETES_SERVICE_HOST');
+  const apiServer = host === undefined ? undefined : parseIp(host);
+  if (apiServer === null) {
+    report(
+      'KUBERNETES_SERVICE_HOST',
+      `KUBERNETES_SERVICE_HOST=${host} must be an IP address (Kubernetes sets it to the API server's ClusterIP); http actions are kept away from it`,
+    );
+  }
+  return createEgressPolicy({ allow, deny, apiServer: apiServer ?? undefined });
 }
 
 function parseJobNamespaces(

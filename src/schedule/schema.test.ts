@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { cidrs } from '../egress/cidr.ts';
+import { createEgressPolicy } from '../egress/policy.ts';
 import {
   type Schedule,
   ScheduleResponseSchema,
@@ -268,6 +270,62 @@ describe('validateScheduleInput: bad input names each bad field', () => {
     expect(errors.map((e) => e.field)).toEqual(['name', 'endAt']);
   });
 });
+
+describe('validateScheduleInput: the egress policy refuses IP-literal hosts', () => {
+  const withUrl = (url: string) => ({ ...base, action: { ...http, url } });
+
+  it.each([
+    ['http://169.254.169.254/latest/meta-data/', '169.254.169.254 is link-local (169.254.0.0/16)'],
+    ['http://127.0.0.1:9999/hook', '127.0.0.1 is loopback (127.0.0.0/8)'],
+    ['http://[::1]:8080/', '::1 is loopback (::1/128)'],
+    ['http://[::ffff:169.254.169.254]/', '169.254.169.254 is link-local (169.254.0.0/16)'],
+    ['http://2130706433/', '127.0.0.1 is loopback (127.0.0.0/8)'],
+    ['http://0.0.0.0/', '0.0.0.0 is unspecified (0.0.0.0/8)'],
+  ])('%s is refused, naming action.url', (url, why) => {
+    expect(errorsOf(withUrl(url))).toEqual([
+      { field: 'action.url', message: `the host ${why}, refused unless HTTP_ALLOW_CIDRS allows it` },
+    ]);
+  });
+
+  it('reports the refusal beside the other problems', () => {
+    const fields = errorsOf({ ...withUrl('http://169.254.169.254/'), schedule: { every: '0s' } }).map(
+      (e) => e.field,
+    );
+    expect(fields.sort()).toEqual(['action.url', 'schedule.every']);
+  });
+
+  it('reports one problem for action.url, the schema’s own first', () => {
+    const errors = errorsOf(withUrl(`http://127.0.0.1/${'x'.repeat(2100)}`));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.field).toBe('action.url');
+    expect(errors[0]!.message).not.toContain('loopback');
+  });
+
+  it('leaves names to the connect-time check, and other action types alone', () => {
+    expect(parsed(withUrl('http://localhost:9999/hook')).action).toMatchObject({
+      url: 'http://localhost:9999/hook',
+    });
+    expect(parsed({ ...base, action: { type: 'log', message: 'http://127.0.0.1/' } }).action.type).toBe(
+      'log',
+    );
+  });
+
+  it('follows the policy it is given: allow beats the built-ins, deny beats allow', () => {
+    const egress = createEgressPolicy({ allow: cidrs('127.0.0.0/8'), deny: cidrs('127.0.0.2/32') });
+    expect(validateScheduleInput(withUrl('http://127.0.0.1:9999/hook'), { egress }).ok).toBe(true);
+    const denied = validateScheduleInput(withUrl('http://127.0.0.2:9999/hook'), { egress });
+    expect(denied.ok ? [] : denied.errors).toEqual([
+      { field: 'action.url', message: 'the host 127.0.0.2 is in HTTP_DENY_CIDRS (127.0.0.2/32)' },
+    ]);
+    const apiServer = createEgressPolicy({ apiServer: { family: 4, value: 0x0a600001n } });
+    expect(refusedFields(withUrl('https://10.96.0.1:443/api'), apiServer)).toEqual(['action.url']);
+  });
+});
+
+function refusedFields(body: unknown, egress: ReturnType<typeof createEgressPolicy>) {
+  const result = validateScheduleInput(body, { egress });
+  return result.ok ? [] : result.errors.map((e) => e.field);
+}
 
 describe('validateScheduleInput: good input gets defaults', () => {
   it('applies every top-level default', () => {

@@ -10,7 +10,12 @@
 //   turns one into the JSON resource (ISO-8601 strings) described by the response schema.
 // - A cron schedule without `timezone` runs in UTC, never in the process's zone.
 // - `every` is at least 1s (cron's own resolution), although durations parse down to 1ms.
+// - An http action's URL whose host is an IP literal the egress policy refuses (loopback, link-local
+//   and metadata, …; src/egress/policy.ts) is invalid input. Only `validateScheduleInput` checks
+//   that, with the policy it is given: the schemas stay static, and a stored document is not made
+//   invalid by a policy change (the action refuses it at connect time instead).
 import { z } from 'zod';
+import { DEFAULT_EGRESS_POLICY, type EgressPolicy, literalHostRefusal } from '../egress/policy.ts';
 import { cronPatternProblem, isKnownTimeZone, MAX_CRON_PATTERN_LENGTH } from './cron.ts';
 import { InvalidDurationError, parseDuration } from './duration.ts';
 import { type FieldError, issuesToFieldErrors } from './field-errors.ts';
@@ -152,7 +157,11 @@ export const HttpActionSchema = z
     url: z
       .url({ protocol: /^https?$/, error: 'expected an absolute http:// or https:// URL' })
       .max(2048)
-      .meta({ examples: ['http://reports.svc/run'] }),
+      .meta({
+        description:
+          'Where the request goes. Loopback, link-local (cloud metadata), unspecified addresses and the Kubernetes API server are refused unless the operator allows them (HTTP_ALLOW_CIDRS / HTTP_DENY_CIDRS): an IP literal at validation, a name after it is resolved.',
+        examples: ['http://reports.svc/run'],
+      }),
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
     headers: z
       .record(HeaderNameSchema, HeaderValueSchema)
@@ -327,11 +336,32 @@ export type ScheduleResponse = z.output<typeof ScheduleResponseSchema>;
 
 export type ValidationResult = { ok: true; value: ScheduleInput } | { ok: false; errors: FieldError[] };
 
+export interface ValidationOptions {
+  /** Refuses http URLs whose host is an IP literal it refuses; default: the built-in refusals only. */
+  egress?: EgressPolicy;
+}
+
 /** Validate a POST/PUT body (already JSON-parsed). Pure; never throws for bad input. */
-export function validateScheduleInput(body: unknown): ValidationResult {
+export function validateScheduleInput(body: unknown, options: ValidationOptions = {}): ValidationResult {
   const result = ScheduleInputSchema.safeParse(body);
-  if (result.success) return { ok: true, value: result.data };
-  return { ok: false, errors: issuesToFieldErrors(result.error.issues, body) };
+  const errors = result.success ? [] : issuesToFieldErrors(result.error.issues, body);
+  const refused = egressProblem(body, options.egress ?? DEFAULT_EGRESS_POLICY);
+  if (refused !== null && !errors.some((e) => e.field === 'action.url')) {
+    errors.push({ field: 'action.url', message: refused });
+  }
+  if (result.success && errors.length === 0) return { ok: true, value: result.data };
+  return { ok: false, errors };
+}
+
+/** Read from the body as sent, so the refusal is reported beside any other problem. */
+function egressProblem(body: unknown, policy: EgressPolicy): string | null {
+  if (body === null || typeof body !== 'object') return null;
+  const action: unknown = (body as { action?: unknown }).action;
+  if (action === null || typeof action !== 'object') return null;
+  const { type, url } = action as { type?: unknown; url?: unknown };
+  if (type !== 'http' || typeof url !== 'string') return null;
+  const why = literalHostRefusal(url, policy);
+  return why === null ? null : `the host ${why}`;
 }
 
 /** The API resource for a stored schedule; `nextRunAt` comes from `nextRunAt()` in occurrences.ts. */

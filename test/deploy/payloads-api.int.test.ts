@@ -17,6 +17,7 @@ import { ensureIndexes } from '../../src/store/indexes.ts';
 import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
 import { freshDb } from '../helpers/clients.ts';
+import { loopbackSinks } from '../helpers/egress.ts';
 import { REPO_ROOT } from '../stack/stack.ts';
 
 const PAYLOADS = join(REPO_ROOT, 'payloads');
@@ -66,7 +67,13 @@ beforeAll(async () => {
   app = createApp({
     schedules: new MongoScheduleStore(db),
     runs: new MongoRunStore(db),
-    config: { apiToken: undefined, bodyLimitBytes: Number(DEFAULTS.BODY_LIMIT_BYTES) },
+    // The http payloads call a webhook on 127.0.0.1, which the local demo's replicas allow
+    // (HTTP_ALLOW_CIDRS in test/stack/replicas.ts replicaEnv); so does this API.
+    config: {
+      apiToken: undefined,
+      bodyLimitBytes: Number(DEFAULTS.BODY_LIMIT_BYTES),
+      egress: loopbackSinks,
+    },
     logger: createLogger({ level: 'silent', identity: 'payloads-test' }),
     metrics: createMetrics(),
     now: () => new Date(),
@@ -126,6 +133,30 @@ describe('payloads/ against the real API', () => {
       const latest = job.nextRun(new Date())?.getTime();
       expect(nextMs).toBeGreaterThanOrEqual(earliest!);
       expect(nextMs).toBeLessThanOrEqual(latest!);
+    }
+  });
+
+  it('without HTTP_ALLOW_CIDRS (a Deployment as shipped) the ones aimed at 127.0.0.1 get 400 naming action.url', async () => {
+    const strict = createApp({
+      schedules: new MongoScheduleStore(db),
+      runs: new MongoRunStore(db),
+      config: { apiToken: undefined, bodyLimitBytes: Number(DEFAULTS.BODY_LIMIT_BYTES) },
+      logger: createLogger({ level: 'silent', identity: 'payloads-test' }),
+      metrics: createMetrics(),
+      now: () => new Date(),
+      ready: async () => true,
+    });
+    const loopback = createFiles.filter((f) => raw(f).includes('http://127.0.0.1:'));
+    expect(loopback.length).toBeGreaterThan(0);
+    for (const file of loopback) {
+      const res = await strict.request('/api/v1/schedules', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: raw(file),
+      });
+      expect(res.status, file).toBe(400);
+      const problem = (await res.json()) as { errors: { field: string }[] };
+      expect(problem.errors.map((e) => e.field)).toEqual(['action.url']);
     }
   });
 

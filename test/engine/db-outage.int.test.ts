@@ -12,13 +12,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Db, MongoClient } from 'mongodb';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActionRunner } from '../../src/actions/runner.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { validateScheduleInput } from '../../src/schedule/schema.ts';
 import { ensureIndexes } from '../../src/store/indexes.ts';
 import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
 import { stack, uniqueName } from '../helpers/clients.ts';
+import { loopbackSinks, sinkActionRunner } from '../helpers/egress.ts';
 import { type StartedMongo, startMongo } from '../stack/mongo.ts';
 import { isAlive, signal, stopProcess } from '../stack/processes.ts';
 import { provisionMongo } from '../stack/stack.ts';
@@ -86,20 +86,23 @@ describe('MongoDB frozen for 8 s under an every-second schedule per misfire poli
     const schedules = new MongoScheduleStore(db);
     const ids: Record<string, string> = {};
     for (const policy of ['fireOnce', 'skip', 'fireAll'] as const) {
-      const r = validateScheduleInput({
-        name: `every-second-${policy.toLowerCase()}`,
-        schedule: { every: '1s' },
-        action: { type: 'http', url: sinkUrl, method: 'POST', timeoutMs: 2000 },
-        misfire: { policy, graceSeconds: 300 },
-        concurrency: 'allow',
-      });
+      const r = validateScheduleInput(
+        {
+          name: `every-second-${policy.toLowerCase()}`,
+          schedule: { every: '1s' },
+          action: { type: 'http', url: sinkUrl, method: 'POST', timeoutMs: 2000 },
+          misfire: { policy, graceSeconds: 300 },
+          concurrency: 'allow',
+        },
+        { egress: loopbackSinks },
+      );
       if (!r.ok) throw new Error(JSON.stringify(r.errors));
       ids[policy] = (await schedules.create(r.value, new Date())).id;
     }
     const engine = new Engine({
       schedules,
       runs: new MongoRunStore(db),
-      actions: createActionRunner(),
+      actions: sinkActionRunner(),
       identity: 'leader-outage',
       logger: pino({ level: 'silent' }),
       now: () => new Date(),

@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net';
 import { type Db, type MongoClient, MongoServerError } from 'mongodb';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActionRunner } from '../../src/actions/runner.ts';
 import { createApp } from '../../src/api/app.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import type { EngineMetrics } from '../../src/engine/types.ts';
@@ -20,6 +19,7 @@ import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
 import type { Run } from '../../src/store/types.ts';
 import { freshDb } from '../helpers/clients.ts';
+import { loopbackSinks, sinkActionRunner } from '../helpers/egress.ts';
 
 let client: MongoClient;
 let db: Db;
@@ -31,7 +31,10 @@ const hits: { key: string; scheduledFor: string; scheduleId: string }[] = [];
 const logger = pino({ level: 'silent' });
 
 function input(name: string, extra: Record<string, unknown> = {}): ScheduleInput {
-  const r = validateScheduleInput({ name, schedule: { every: '1s' }, action: { type: 'log' }, ...extra });
+  const r = validateScheduleInput(
+    { name, schedule: { every: '1s' }, action: { type: 'log' }, ...extra },
+    { egress: loopbackSinks },
+  );
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.value;
 }
@@ -45,7 +48,7 @@ function engine(
     ...(leaseValid ? { leaseValid } : {}),
     schedules,
     runs,
-    actions: createActionRunner(),
+    actions: sinkActionRunner(),
     identity,
     logger,
     now: () => new Date(),
@@ -107,7 +110,7 @@ describe('Engine', () => {
       const app = createApp({
         schedules,
         runs,
-        config: { apiToken: undefined, bodyLimitBytes: 65536 },
+        config: { apiToken: undefined, bodyLimitBytes: 65536, egress: loopbackSinks },
         logger,
         metrics: createMetrics(),
         now: () => new Date(),
@@ -488,7 +491,7 @@ describe('Engine', () => {
       const e = new Engine({
         schedules,
         runs: flaky((m, n) => (m === 'claim' && n === 1 ? 'after' : null)),
-        actions: createActionRunner(),
+        actions: sinkActionRunner(),
         identity: 'leader-claim-retry',
         logger,
         now: () => new Date(),
@@ -511,7 +514,7 @@ describe('Engine', () => {
       const e = new Engine({
         schedules,
         runs: flaky((m, n) => (m === 'finish' && n <= 2 ? blip() : null)),
-        actions: createActionRunner(),
+        actions: sinkActionRunner(),
         identity: 'leader-finish-retry',
         logger,
         now: () => new Date(),
@@ -547,7 +550,7 @@ describe('Engine', () => {
       const e = new Engine({
         schedules,
         runs,
-        actions: createActionRunner(),
+        actions: sinkActionRunner(),
         identity,
         logger: createLogger(
           { level: 'warn', identity },
@@ -624,7 +627,7 @@ describe('Engine', () => {
       const app = createApp({
         schedules,
         runs,
-        config: { apiToken: undefined, bodyLimitBytes: 65536 },
+        config: { apiToken: undefined, bodyLimitBytes: 65536, egress: loopbackSinks },
         logger,
         metrics: createMetrics(),
         now: () => new Date(),

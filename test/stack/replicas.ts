@@ -3,6 +3,7 @@
 // identity, and ask any of them who leads. Used by `make local-up` and by the
 // failover tests.
 import { join } from 'node:path';
+import { LOOPBACK_SINK_CIDRS } from '../helpers/egress.ts';
 import { isAlive, type Managed, signal, startProcess, stopProcess, waitFor } from './processes.ts';
 import { REPO_ROOT, type StackInfo } from './stack.ts';
 
@@ -43,6 +44,9 @@ export function replicaEnv(
     MONGODB_DB: 'leasecron',
     LABEL_POD: 'false',
     LOG_LEVEL: 'info',
+    // The webhook sinks of the tests and the benches, and the demo payloads' http://127.0.0.1:9999,
+    // are on loopback, which http actions may not reach unless allowed (docs/security.md).
+    HTTP_ALLOW_CIDRS: LOOPBACK_SINK_CIDRS,
     ...extra,
   };
 }

@@ -1,7 +1,7 @@
 // /api/v1/schedules and /api/v1/schedules/{id}: CRUD, merge patch, pause/resume.
 // Every body and parameter is checked before the store is called, so a 4xx never writes.
 import type { Context, Hono } from 'hono';
-import { type ScheduleInput, validateScheduleInput } from '../../schedule/schema.ts';
+import { type ScheduleInput, type ValidationOptions, validateScheduleInput } from '../../schedule/schema.ts';
 import { NotFoundError } from '../../store/errors.ts';
 import { JSON_TYPES, limitBody, MERGE_PATCH_TYPES, readJsonBody } from '../body.ts';
 import { etagOf, parseIfMatch } from '../if-match.ts';
@@ -15,8 +15,8 @@ import { updateSchedule } from '../update.ts';
 export const SCHEDULES = '/api/v1/schedules';
 export const SCHEDULE = '/api/v1/schedules/:id';
 
-function validated(body: unknown): ScheduleInput {
-  const result = validateScheduleInput(body);
+function validated(body: unknown, options: ValidationOptions): ScheduleInput {
+  const result = validateScheduleInput(body, options);
   if (result.ok) return result.value;
   const fields = result.errors.map((e) => e.field || '(body)').join(', ');
   throw new ApiError(400, `the schedule is not valid: ${fields}`, { errors: result.errors });
@@ -25,6 +25,7 @@ function validated(body: unknown): ScheduleInput {
 export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
   const { now } = deps;
   const limit = limitBody(deps.config.bodyLimitBytes);
+  const rules: ValidationOptions = deps.config.egress ? { egress: deps.config.egress } : {};
 
   const respond = async (
     c: Context<AppEnv>,
@@ -45,7 +46,7 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
   });
 
   app.post(SCHEDULES, limit, async (c) => {
-    const input = validated(await readJsonBody(c, JSON_TYPES));
+    const input = validated(await readJsonBody(c, JSON_TYPES), rules);
     const created = await c.var.stores.schedules.create(input, now());
     c.header('location', `${SCHEDULES}/${created.id}`);
     return respond(c, created, 201);
@@ -61,7 +62,7 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
   app.put(SCHEDULE, limit, async (c) => {
     const id = parseId(c.req.param('id'));
     const ifMatch = parseIfMatch(c.req.header('if-match'));
-    const input = validated(await readJsonBody(c, JSON_TYPES));
+    const input = validated(await readJsonBody(c, JSON_TYPES), rules);
     const replaced = await c.var.stores.schedules.replace(id, input, { ifVersion: ifMatch, now: now() });
     return respond(c, replaced, 200);
   });
@@ -75,7 +76,7 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
         errors: [{ field: '', message: 'expected a JSON object' }],
       });
     const updated = await updateSchedule(c.var.stores.schedules, id, ifMatch, now, (current) =>
-      validated(applyMergePatch(inputRepresentation(current), patch)),
+      validated(applyMergePatch(inputRepresentation(current), patch), rules),
     );
     return respond(c, updated, 200);
   });
