@@ -79,8 +79,12 @@ export function judge(
   if (policy === 'skip') {
     if (caughtUp > 0) problems.push(`skip: ${caughtUp} catch-up run(s)`);
   } else {
+    // Per gap: the policy's catch-ups, plus the occurrence that fell due as the fault ended,
+    // which may be claimed just past the on-time tolerance and is then recorded as a catch-up
+    // (seen as a fourth fireAll catch-up after MongoDB outages). A burst is many more.
     const most = policy === 'fireOnce' ? 1 : cap;
-    if (caughtUp > most * gaps) problems.push(`${policy}: ${caughtUp} catch-ups (at most ${most * gaps})`);
+    const bound = (most + 1) * gaps;
+    if (caughtUp > bound) problems.push(`${policy}: ${caughtUp} catch-ups (at most ${bound})`);
     owed = Math.max(0, Math.min(undelivered, most) - caughtUp);
     if (owed > 0) problems.push(`${policy}: ${owed} catch-up(s) owed for the gap, ${caughtUp} fired`);
   }
