@@ -12,6 +12,7 @@ import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { createActionRunner } from '../src/actions/runner.ts';
 import { createApp } from '../src/api/app.ts';
+import { openAuth } from '../src/auth/api-auth.ts';
 import { Engine } from '../src/engine/engine.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
 import { ensureIndexes } from '../src/store/indexes.ts';
@@ -60,7 +61,8 @@ try {
   const app = createApp({
     schedules: new MongoScheduleStore(apiSide.db),
     runs: new MongoRunStore(apiSide.db),
-    config: { apiToken: undefined, bodyLimitBytes: 65_536 },
+    auth: openAuth(),
+    config: { bodyLimitBytes: 65_536 },
     logger,
     metrics: createMetrics(),
     now: () => new Date(),

@@ -7,6 +7,10 @@ API := node scripts/api.mjs
 LEASECRON_LOCAL_DIR ?= .local/local
 export LEASECRON_LOCAL_DIR
 LOCAL_STATE := $(LEASECRON_LOCAL_DIR)/state.json
+# The bearer token the demo targets send (scripts/api.mjs): the one `make local-up` generated
+# while it runs, else the ServiceAccount token `make up` created for the kind cluster.
+API_TOKEN_FILE ?= $(if $(wildcard $(LOCAL_STATE)),$(LEASECRON_LOCAL_DIR)/api-token,.local/kind/api-token)
+export API_TOKEN_FILE
 
 .PHONY: local-up local-down local-status create-schedule get-schedules get-schedule update-schedule delete-schedule trigger runs leader failover failover-kill logs
 

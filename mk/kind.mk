@@ -69,7 +69,8 @@ up: ## kind cluster from kind-config.yaml, image build + kind load, apply deploy
 	  if [ "$$SECONDS" -ge 60 ]; then echo "error: no replica holds the Lease after 60s; see: make logs" >&2; exit 1; fi; sleep 1; \
 	done
 	@$(MAKE) --no-print-directory k-leader KUBE_CONTEXT=kind-$(KIND_CLUSTER)
-	@echo "leasecron is up: API on http://127.0.0.1:8080 (try: make create-schedule)"
+	@mkdir -p .local/kind && $(KUBECTL) --context kind-$(KIND_CLUSTER) -n $(NAMESPACE) create token leasecron-demo --duration=24h > .local/kind/api-token
+	@echo "leasecron is up: API on http://127.0.0.1:8080 (try: make create-schedule; the demo targets send the token of ServiceAccount $(NAMESPACE)/leasecron-demo from .local/kind/api-token)"
 
 down: ## delete the kind cluster (and everything in it)
 	@$(call need-tools,$(firstword $(KIND)))

@@ -2,8 +2,10 @@
 // Tiny HTTP client for the Makefile demo targets: prints the status line and the
 // body as pretty JSON, and says plainly when no leasecron API answers.
 //   node scripts/api.mjs METHOD PATH [BODY_FILE]
-// BASE_URL (default http://127.0.0.1:8080) and API_TOKEN come from the environment.
-import { readFileSync } from 'node:fs';
+// BASE_URL (default http://127.0.0.1:8080) comes from the environment; the bearer token from
+// API_TOKEN, else from the file API_TOKEN_FILE names (the Makefile points it at the token that
+// `make local-up` or `make up` made), so nobody has to copy a token by hand.
+import { existsSync, readFileSync } from 'node:fs';
 
 const [method, path, bodyFile] = process.argv.slice(2);
 if (!method || !path) {
@@ -12,7 +14,10 @@ if (!method || !path) {
 }
 const base = (process.env.BASE_URL || 'http://127.0.0.1:8080').replace(/\/$/, '');
 const headers = { accept: 'application/json' };
-if (process.env.API_TOKEN) headers.authorization = `Bearer ${process.env.API_TOKEN}`;
+const tokenFile = process.env.API_TOKEN_FILE;
+const token =
+  process.env.API_TOKEN || (tokenFile && existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '');
+if (token) headers.authorization = `Bearer ${token}`;
 let body;
 if (bodyFile) {
   try {
@@ -35,6 +40,12 @@ try {
   process.exit(3);
 }
 const text = await res.text();
+if (res.status === 401 && !token) {
+  console.error(
+    'The API needs a bearer token: `make local-up` and `make up` write one for the demo targets ' +
+      '(API_TOKEN_FILE); or set API_TOKEN.',
+  );
+}
 console.log(`${method} ${path} → ${res.status} ${res.statusText}`);
 const location = res.headers.get('location');
 if (location) console.log(`Location: ${location}`);

@@ -5,6 +5,7 @@
 // LEASECRON_LOCAL_DIR (default .local/local) and LEASECRON_LOCAL_PORT (default 8080) move the
 // state folder and the replicas' ports: the tests run this script with their own, so a
 // `make test` never sees or stops the user's `make local-up`.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -29,6 +30,10 @@ if (!Number.isInteger(BASE_PORT) || BASE_PORT < 1 || BASE_PORT > 65_533) {
   process.exit(2);
 }
 const REPLICAS = 3;
+/** The generated admin token of this local stack (read by scripts/api.mjs for the demo targets). */
+const TOKEN_FILE = join(DIR, 'api-token');
+
+const authEnv = (apiToken: string) => ({ AUTH: 'kubernetes', API_TOKEN: apiToken });
 
 interface State {
   stack: StackInfo;
@@ -79,7 +84,7 @@ async function ensureNamespace(stack: StackInfo, name: string): Promise<void> {
 
 async function printStatus(s: State): Promise<void> {
   for (const r of s.replicas) {
-    const v = isAlive(r) ? await clusterView(r.port) : null;
+    const v = isAlive(r) ? await clusterView(r.port, 1000, r.apiToken) : null;
     const role = v ? v.role : isAlive(r) ? 'starting' : 'stopped';
     console.log(`  ${r.identity}  http://127.0.0.1:${r.port}  pid ${r.pid}  ${role}  log ${r.logFile}`);
   }
@@ -111,14 +116,20 @@ async function up(): Promise<void> {
     `local: stack up in ${info.startMs} ms — Kubernetes ${info.kube.version}, ${info.mongo.server}`,
   );
   await ensureNamespace(info, 'leasecron');
+  // Auth on, as in a cluster (issue 11): the replicas check bearer tokens with the local API
+  // server (AUTH=kubernetes) and accept this generated admin token, which the demo targets read
+  // from the state folder (scripts/api.mjs), so nobody types it.
+  const apiToken = randomBytes(24).toString('hex');
+  writeFileSync(TOKEN_FILE, `${apiToken}\n`, { mode: 0o600 });
   const replicas: Replica[] = [];
   for (let i = 0; i < REPLICAS; i++) {
     const spec = {
       identity: `leasecron-${i}`,
       port: BASE_PORT + i,
       logFile: join(DIR, `leasecron-${i}.log`),
+      apiToken,
     };
-    replicas.push(startReplica(info, spec, { entry: ENTRY, detached: true }));
+    replicas.push(startReplica(info, spec, { entry: ENTRY, detached: true, env: authEnv(apiToken) }));
   }
   const state = { stack: info, replicas };
   save(state);
@@ -162,7 +173,11 @@ async function failover(kill: boolean): Promise<void> {
     `local: new leader ${next.view.identity} after ${ms} ms (lease transitions ${next.view.leaseTransitions})`,
   );
   // As a Deployment would: the old pod comes back, as a follower.
-  const restarted = startReplica(s.stack, leader, { entry: ENTRY, detached: true });
+  const restarted = startReplica(s.stack, leader, {
+    entry: ENTRY,
+    detached: true,
+    ...(leader.apiToken ? { env: authEnv(leader.apiToken) } : {}),
+  });
   s.replicas = s.replicas.map((r) => (r.identity === leader.identity ? restarted : r));
   save(s);
   await waitReady(restarted);

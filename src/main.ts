@@ -14,6 +14,7 @@ import { createHttpAction } from './actions/http-action.ts';
 import { createKubernetesJobAction } from './actions/kubernetes-job-action.ts';
 import { createActionRunner } from './actions/runner.ts';
 import { createApp } from './api/app.ts';
+import { buildAuth } from './auth/build.ts';
 import { type Config, ConfigError, loadConfig } from './config/load-config.ts';
 import { createElector } from './election/create-elector.ts';
 import { fitToLead } from './election/decide.ts';
@@ -24,6 +25,7 @@ import type { EngineMetrics } from './engine/types.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { ensureIndexes } from './store/indexes.ts';
+import { migrateNamespaces } from './store/migrate-namespaces.ts';
 import { MongoRunStore } from './store/mongo-run-store.ts';
 import { MongoScheduleStore } from './store/mongo-schedule-store.ts';
 
@@ -93,6 +95,8 @@ async function main(): Promise<void> {
   let indexesReady = false;
   const indexes = retry('creating MongoDB indexes', logger, lifetime.signal, async () => {
     await ensureIndexes(db, { runRetentionDays: config.runRetentionDays });
+    const moved = await migrateNamespaces(db, { jobDefaultNamespace: config.podNamespace });
+    if (moved > 0) logger.info({ moved }, 'gave schedules stored before namespaces their namespace');
     indexesReady = true;
     logger.info({ db: config.mongodbDb }, 'MongoDB indexes ready');
   });
@@ -102,7 +106,6 @@ async function main(): Promise<void> {
     http: createHttpAction({ egress: config.egress }),
     kubernetesJob: createKubernetesJobAction({
       batch: kubeConfig.makeApiClient(BatchV1Api),
-      defaultNamespace: config.podNamespace,
       allowedNamespaces: config.jobNamespaces,
     }),
   });
@@ -191,7 +194,14 @@ async function main(): Promise<void> {
     );
   };
 
+  const auth = buildAuth(config, kubeConfig);
+  if (auth.mode === 'none')
+    logger.warn(
+      'AUTH=none: the API is open to anyone who can reach it (anyone may create, change and trigger schedules); set AUTH=kubernetes or AUTH=token',
+    );
+  else logger.info({ auth: auth.mode, staticToken: config.apiToken !== undefined }, 'API authentication');
   const app = createApp({
+    auth,
     schedules,
     runs,
     config,

@@ -71,6 +71,7 @@ function ctx(signal: AbortSignal = new AbortController().signal): ActionContext 
     runId: 'run-123',
     scheduleId: 'sched-1',
     scheduleName: 'nightly-report',
+    namespace: 'default',
     scheduledFor: SCHEDULED_FOR,
     signal,
     logger: pino({ level: 'silent' }),

@@ -10,8 +10,6 @@ export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-sched
 
 export interface KubernetesJobOptions {
   batch: k8s.BatchV1Api;
-  /** where Jobs go when the action names no namespace */
-  defaultNamespace: string;
   /** namespaces this operator may create Jobs in */
   allowedNamespaces: readonly string[];
 }
@@ -19,7 +17,16 @@ export interface KubernetesJobOptions {
 export function createKubernetesJobAction(opts: KubernetesJobOptions) {
   return async (action: KubernetesJobActionConfig, ctx: ActionContext): Promise<ActionResult> => {
     const started = performance.now();
-    const namespace = action.namespace ?? opts.defaultNamespace;
+    // A Job runs in its schedule's namespace only (issue 11): whoever may create Jobs there is
+    // who may create the schedule, so leasecron never creates a Job for someone elsewhere.
+    const namespace = ctx.namespace;
+    if (action.namespace !== undefined && action.namespace !== namespace) {
+      return {
+        status: 'failed',
+        attempts: 0,
+        error: `the action names namespace '${action.namespace}', but the schedule is in '${namespace}': a Job runs in its schedule's namespace only`,
+      };
+    }
     if (!opts.allowedNamespaces.includes(namespace)) {
       return {
         status: 'failed',

@@ -21,6 +21,7 @@ function ctx(logger = capture().logger): ActionContext {
     runId: 'run-1',
     scheduleId: 'sched-1',
     scheduleName: 'demo',
+    namespace: 'default',
     scheduledFor: new Date('2026-03-01T02:30:00.000Z'),
     signal: new AbortController().signal,
     logger,

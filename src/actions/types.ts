@@ -36,6 +36,8 @@ export interface ActionContext {
   runId: string;
   scheduleId: string;
   scheduleName: string;
+  /** The schedule's namespace: where a kubernetesJob action creates its Job. */
+  namespace: string;
   /** The occurrence being run (not the time it is sent). */
   scheduledFor: Date;
   /** When the engine started this run (the run's `firedAt`); informational only. */

@@ -1,7 +1,7 @@
 // The HTTP API as a Hono app built from its dependencies: no server, no globals, so
 // tests call app.request() in-process and main.ts serves it with @hono/node-server.
 import { Hono } from 'hono';
-import { bearerAuth } from './auth.ts';
+import { authenticate } from './auth.ts';
 import { dbDeadline } from './deadline.ts';
 import { renderDocsPage } from './docs-page.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -9,8 +9,14 @@ import { ApiError, createErrorHandler, problemResponse, rawPath } from './proble
 import { requestLog } from './request-log.ts';
 import { CLUSTER, registerClusterRoutes } from './routes/cluster.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
-import { RUNS, registerRunRoutes, TRIGGER } from './routes/runs.ts';
-import { registerScheduleRoutes, SCHEDULE, SCHEDULES } from './routes/schedules.ts';
+import { NS_RUNS, NS_TRIGGER, RUNS, registerRunRoutes, TRIGGER } from './routes/runs.ts';
+import {
+  NS_SCHEDULE,
+  NS_SCHEDULES,
+  registerScheduleRoutes,
+  SCHEDULE,
+  SCHEDULES,
+} from './routes/schedules.ts';
 import type { ApiDeps, AppEnv } from './types.ts';
 
 export type { ApiDeps, ClusterStatus } from './types.ts';
@@ -24,6 +30,12 @@ const ALLOWED: Record<string, string[]> = {
   [`${SCHEDULE}/resume`]: ['POST'],
   [TRIGGER]: ['POST'],
   [RUNS]: ['GET', 'HEAD'],
+  [NS_SCHEDULES]: ['GET', 'HEAD', 'POST'],
+  [NS_SCHEDULE]: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'],
+  [`${NS_SCHEDULE}/pause`]: ['POST'],
+  [`${NS_SCHEDULE}/resume`]: ['POST'],
+  [NS_TRIGGER]: ['POST'],
+  [NS_RUNS]: ['GET', 'HEAD'],
   [CLUSTER]: ['GET', 'HEAD'],
   '/healthz': ['GET', 'HEAD'],
   '/readyz': ['GET', 'HEAD'],
@@ -40,7 +52,7 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
   );
 
   app.use('*', requestLog(deps.logger, deps.metrics));
-  if (deps.config.apiToken !== undefined) app.use('/api/*', bearerAuth(deps.config.apiToken));
+  app.use('/api/*', authenticate(deps.auth));
   // Routes reach the stores only through c.var.stores, bounded per request (deadline.ts).
   app.use('/api/*', dbDeadline(deps));
 

@@ -1,12 +1,15 @@
-// Optional bearer-token auth for /api/ routes (API_TOKEN). The comparison must not
-// leak the token through timing: both sides are hashed to equal-length digests and
-// compared with timingSafeEqual, so neither length nor prefix matches are observable.
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+// Authentication and authorization of /api/ routes (issue 11). The middleware learns who calls
+// (deps.auth.authenticate: the static API_TOKEN, a Kubernetes TokenReview, or nobody under
+// AUTH=none) and puts the caller in c.var.principal; each route then asks requireAccess() for
+// the permission it needs, which deps.auth answers (a SubjectAccessReview in kubernetes mode).
+// Kubernetes not answering a review is a 503 to retry, never a 401 or 403.
+import type { Context, MiddlewareHandler } from 'hono';
+import { type ApiAuth, AuthUnavailableError } from '../auth/api-auth.ts';
+import { describeAttributes, type ResourceAttributes } from '../auth/principal.ts';
 import { ApiError } from './problem.ts';
 import type { AppEnv } from './types.ts';
 
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+export { tokenMatches } from '../auth/api-auth.ts';
 
 /** The token in `Authorization: Bearer <token>` (scheme case-insensitive), or null. */
 export function bearerToken(header: string | undefined): string | null {
@@ -14,17 +17,20 @@ export function bearerToken(header: string | undefined): string | null {
   return m?.[1] ?? null;
 }
 
-/** Constant-time equality of a presented token with the expected one. */
-export function tokenMatches(expected: string, presented: string | null): boolean {
-  // Hash even when absent, so a missing header costs the same as a wrong one.
-  const ok = timingSafeEqual(digest(expected), digest(presented ?? ''));
-  return ok && presented !== null;
-}
+const unavailable = (err: AuthUnavailableError) =>
+  new ApiError(503, `cannot check credentials now: ${err.message}; retry shortly`, {
+    headers: { 'retry-after': '1' },
+    cause: err,
+  });
 
-export function bearerAuth(expected: string): MiddlewareHandler<AppEnv> {
+export function authenticate(auth: ApiAuth): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const presented = bearerToken(c.req.header('authorization'));
-    if (!tokenMatches(expected, presented)) {
+    const principal = await auth.authenticate(presented).catch((err: unknown) => {
+      if (err instanceof AuthUnavailableError) throw unavailable(err);
+      throw err;
+    });
+    if (principal === null) {
       const challenge =
         presented === null ? 'Bearer realm="leasecron"' : 'Bearer realm="leasecron", error="invalid_token"';
       throw new ApiError(
@@ -35,6 +41,34 @@ export function bearerAuth(expected: string): MiddlewareHandler<AppEnv> {
         { headers: { 'www-authenticate': challenge } },
       );
     }
+    c.set('principal', principal);
     await next();
   };
+}
+
+/** Whether the caller may; a review Kubernetes cannot answer is a 503. */
+export async function mayAccess(
+  c: Context<AppEnv>,
+  auth: ApiAuth,
+  attrs: ResourceAttributes,
+): Promise<boolean> {
+  try {
+    return (await auth.authorize(c.var.principal, attrs)).allowed;
+  } catch (err) {
+    if (err instanceof AuthUnavailableError) throw unavailable(err);
+    throw err;
+  }
+}
+
+/** 403 naming the missing permission unless the caller has it. */
+export async function requireAccess(
+  c: Context<AppEnv>,
+  auth: ApiAuth,
+  attrs: ResourceAttributes,
+): Promise<void> {
+  if (await mayAccess(c, auth, attrs)) return;
+  const permission = describeAttributes(attrs);
+  throw new ApiError(403, `${c.var.principal.username} may not ${permission}`, {
+    errors: [{ field: '', message: `missing permission: ${permission}` }],
+  });
 }

@@ -91,7 +91,14 @@ const bodyProblems = {
   ...problemResponse(415, 'The Content-Type is not one this operation accepts.'),
 };
 const apiProblems = {
-  ...problemResponse(401, 'API_TOKEN is set and the bearer token is missing or wrong.'),
+  ...problemResponse(
+    401,
+    'The bearer token is missing, or neither API_TOKEN nor Kubernetes (TokenReview) accepts it.',
+  ),
+  ...problemResponse(
+    403,
+    'The caller lacks the permission `detail` names (a SubjectAccessReview on schedules.leasecron.io, or on jobs.batch / serviceaccounts for a kubernetesJob action).',
+  ),
   ...problemResponse(503, 'MongoDB is unavailable (retry), or the feature is not running.'),
   ...problemResponse(500, 'Unexpected error; quote `requestId`.'),
 };
@@ -271,6 +278,38 @@ function apiPaths(): Record<string, Record<string, Operation>> {
   };
 }
 
+const namespaceParam: Parameter = {
+  name: 'namespace',
+  in: 'path',
+  required: true,
+  description: 'Kubernetes namespace of the schedules (RFC 1123 label).',
+  schema: { type: 'string', examples: ['team-a'] },
+};
+
+/**
+ * Every /api/v1/schedules route again under /api/v1/namespaces/{namespace}/: the same
+ * operations, confined to one namespace (a schedule elsewhere is a 404).
+ */
+function namespacedPaths(
+  paths: Record<string, Record<string, Operation>>,
+): Record<string, Record<string, Operation>> {
+  const out: Record<string, Record<string, Operation>> = {};
+  for (const [path, ops] of Object.entries(paths)) {
+    if (!path.startsWith('/api/v1/schedules')) continue;
+    const namespaced: Record<string, Operation> = {};
+    for (const [method, op] of Object.entries(ops)) {
+      namespaced[method] = {
+        ...op,
+        operationId: `${op.operationId}InNamespace`,
+        summary: `${op.summary} (in one namespace)`,
+        parameters: [namespaceParam, ...(op.parameters ?? [])],
+      };
+    }
+    out[path.replace('/api/v1/schedules', '/api/v1/namespaces/{namespace}/schedules')] = namespaced;
+  }
+  return out;
+}
+
 function opsPaths(): Record<string, Record<string, Operation>> {
   const open = (op: Omit<Operation, 'tags' | 'security'>): Operation => ({
     tags: ['operations'],
@@ -375,18 +414,19 @@ export function buildOpenApiDocument(): OpenApiDocument {
       { name: 'cluster', description: 'Leader election status.' },
       { name: 'operations', description: 'Probes, metrics and this document; never behind auth.' },
     ],
-    paths: { ...apiPaths(), ...opsPaths() },
+    paths: { ...apiPaths(), ...namespacedPaths(apiPaths()), ...opsPaths() },
     components: {
       schemas: schemas(),
       securitySchemes: {
         bearerAuth: {
           type: 'http',
           scheme: 'bearer',
-          description: 'Enforced on /api/ routes only when API_TOKEN is set.',
+          description:
+            'On /api/ routes: a Kubernetes token (e.g. `kubectl create token`, checked by TokenReview) or the static API_TOKEN. Only a server started with AUTH=none accepts no token.',
         },
       },
     },
-    // `{}` makes auth optional: it applies only when the server has API_TOKEN set.
+    // `{}` keeps auth optional in the document: a server started with AUTH=none needs none.
     security: [{ bearerAuth: [] }, {}],
   };
 }

@@ -12,7 +12,7 @@ import { ApiError, problemType, toApiError, toProblem } from './problem.ts';
 describe('toApiError', () => {
   it.each([
     [new NotFoundError('x'), 404, []],
-    [new DuplicateNameError('n'), 409, ['name']],
+    [new DuplicateNameError('n', 'default'), 409, ['name']],
     [new VersionConflictError(1, 2), 412, []],
     [new InvalidCursorError('bad'), 400, ['cursor']],
     [new StoreUnavailableError('down'), 503, []],

@@ -24,6 +24,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const PROBLEM_TYPES = {
   400: { slug: 'invalid-request', title: 'Bad Request' },
   401: { slug: 'unauthorized', title: 'Unauthorized' },
+  403: { slug: 'forbidden', title: 'Forbidden' },
   404: { slug: 'not-found', title: 'Not Found' },
   405: { slug: 'method-not-allowed', title: 'Method Not Allowed' },
   409: { slug: 'conflict', title: 'Conflict' },
@@ -81,7 +82,9 @@ export function toApiError(err: unknown): ApiError | null {
   if (err instanceof NotFoundError) return new ApiError(404, err.message, { cause: err });
   if (err instanceof DuplicateNameError)
     return new ApiError(409, err.message, {
-      errors: [{ field: 'name', message: 'already used by another schedule' }],
+      errors: [
+        { field: 'name', message: `already used by another schedule in namespace '${err.namespace}'` },
+      ],
       cause: err,
     });
   if (err instanceof VersionConflictError)

@@ -1,7 +1,7 @@
 // Zod schemas of the API's own resources (runs, pages, problems, cluster status).
 // They exist for the OpenAPI document; the schedule schemas come from src/schedule.
 import { z } from 'zod';
-import type { ClusterStatus } from './types.ts';
+import type { ClusterAuthStatus, ClusterStatus } from './types.ts';
 
 const Instant = z.iso.datetime({ offset: true });
 
@@ -67,11 +67,15 @@ export const ClusterStatusSchema = z.strictObject({
   acquireTime: Instant.nullable(),
   leaseName: z.string(),
   namespace: z.string(),
+  auth: z
+    .strictObject({ mode: z.enum(['kubernetes', 'token', 'none']), warning: z.string().optional() })
+    .meta({ description: 'How /api/ callers are authenticated; a warning when nobody is (AUTH=none).' }),
 });
 
 // The interface in types.ts is the contract; this keeps the schema in step with it.
-const _clusterStatusMatches: z.output<typeof ClusterStatusSchema> extends ClusterStatus
-  ? ClusterStatus extends z.output<typeof ClusterStatusSchema>
+type ClusterResponse = ClusterStatus & { auth: ClusterAuthStatus };
+const _clusterStatusMatches: z.output<typeof ClusterStatusSchema> extends ClusterResponse
+  ? ClusterResponse extends z.output<typeof ClusterStatusSchema>
     ? true
     : false
   : false = true;

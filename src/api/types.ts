@@ -1,5 +1,7 @@
 // What the API needs from the rest of the process, as one narrow deps object, so
 // tests build the app in-process against the real store with a fixed clock.
+import type { ApiAuth } from '../auth/api-auth.ts';
+import type { Principal } from '../auth/principal.ts';
 import type { Config } from '../config/load-config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -20,6 +22,12 @@ export interface ClusterStatus {
   namespace: string;
 }
 
+/** GET /api/v1/cluster also says how callers are authenticated (loudly when nobody is). */
+export interface ClusterAuthStatus {
+  mode: 'kubernetes' | 'token' | 'none';
+  warning?: string;
+}
+
 export interface ApiDeps {
   schedules: ScheduleStore;
   runs: RunStore;
@@ -27,7 +35,9 @@ export interface ApiDeps {
    * The timeouts default to the documented API_DB_TIMEOUT_MS and READY_TIMEOUT_MS when absent;
    * `egress` to the built-in refusals (no HTTP_ALLOW_CIDRS), which refuse loopback http actions.
    */
-  config: Pick<Config, 'apiToken' | 'bodyLimitBytes'> &
+  /** Who may call /api/ and what they may do (src/auth): always explicit, never a default. */
+  auth: ApiAuth;
+  config: Pick<Config, 'bodyLimitBytes'> &
     Partial<Pick<Config, 'apiDbTimeoutMs' | 'readyTimeoutMs' | 'egress'>>;
   logger: Logger;
   metrics: Metrics;
@@ -46,5 +56,5 @@ export interface RequestStores {
 
 /** Hono environment: per-request variables set by the request-log and deadline middleware. */
 export interface AppEnv {
-  Variables: { requestId: string; stores: RequestStores };
+  Variables: { requestId: string; stores: RequestStores; principal: Principal };
 }

@@ -19,14 +19,14 @@ export async function updateSchedule(
   id: string,
   ifMatch: number | undefined,
   now: () => Date,
-  change: (current: Schedule) => ScheduleInput,
+  change: (current: Schedule) => ScheduleInput | Promise<ScheduleInput>,
 ): Promise<Schedule> {
   for (let attempt = 1; ; attempt++) {
     const current = await store.get(id);
     if (!current) throw new NotFoundError(id);
     if (ifMatch !== undefined && ifMatch !== current.version)
       throw new VersionConflictError(ifMatch, current.version);
-    const input = change(current);
+    const input = await change(current);
     if (unchanged(current, input)) return current;
     try {
       return await store.replace(id, input, { ifVersion: current.version, now: now() });
@@ -47,6 +47,7 @@ export async function updateSchedule(
 function unchanged(current: Schedule, input: ScheduleInput): boolean {
   const next: Schedule = {
     ...input,
+    namespace: current.namespace,
     id: current.id,
     version: current.version,
     createdAt: current.createdAt,

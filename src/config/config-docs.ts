@@ -20,6 +20,8 @@ export const DEFAULTS = {
   MAX_CATCHUP_PER_SCHEDULE: '100',
   API_DB_TIMEOUT_MS: '1500',
   READY_TIMEOUT_MS: '1000',
+  AUTH: 'kubernetes',
+  AUTH_CACHE_TTL_SECONDS: '10',
 } as const;
 
 export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -41,9 +43,22 @@ export const CONFIG_DOCS = [
   },
   { name: 'MONGODB_DB', default: DEFAULTS.MONGODB_DB, description: 'MongoDB database name.' },
   {
+    name: 'AUTH',
+    default: DEFAULTS.AUTH,
+    description:
+      'How /api/ callers are checked: kubernetes (bearer tokens by TokenReview, each request by SubjectAccessReview on schedules.leasecron.io; API_TOKEN also accepted as admin), token (API_TOKEN only), none (no auth at all; must be set explicitly, and is logged and shown as a warning).',
+  },
+  {
     name: 'API_TOKEN',
-    default: '(unset: no auth)',
-    description: 'Bearer token required on every /api/ route; at least 16 characters, no whitespace.',
+    default: '(unset)',
+    description:
+      'Static admin bearer token, for use outside Kubernetes; at least 16 characters, no whitespace. Required by AUTH=token.',
+  },
+  {
+    name: 'AUTH_CACHE_TTL_SECONDS',
+    default: DEFAULTS.AUTH_CACHE_TTL_SECONDS,
+    description:
+      'How long a TokenReview or SubjectAccessReview answer is reused, 0..300 (0: ask every time).',
   },
   {
     name: 'LOG_LEVEL',

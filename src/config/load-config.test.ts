@@ -28,6 +28,8 @@ describe('loadConfig defaults', () => {
       mongodbUri: 'mongodb://127.0.0.1:27017/?directConnection=true',
       mongodbDb: 'leasecron',
       apiToken: undefined,
+      auth: 'kubernetes',
+      authCacheTtlMs: 10_000,
       logLevel: 'info',
       bodyLimitBytes: 65_536,
       runRetentionDays: 7,

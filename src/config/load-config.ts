@@ -2,6 +2,7 @@
 // injected deps; every problem is collected and thrown together as one ConfigError naming each
 // variable, so a bad Deployment fails fast with a message an operator can act on.
 
+import type { AuthMode } from '../auth/api-auth.ts';
 import { parseCidrList, parseIp } from '../egress/cidr.ts';
 import { createEgressPolicy, type EgressPolicy } from '../egress/policy.ts';
 import { type ConfigVariable, DEFAULTS, SERVICE_ACCOUNT_NAMESPACE_FILE } from './config-docs.ts';
@@ -27,6 +28,7 @@ export { CONFIG_DOCS, type ConfigDoc, type ConfigVariable, DEFAULTS } from './co
 export { ConfigError, type ConfigProblem } from './config-error.ts';
 export type { ConfigDeps } from './system-deps.ts';
 
+export const AUTH_MODES = ['kubernetes', 'token', 'none'] as const satisfies readonly AuthMode[];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -39,6 +41,9 @@ export interface Config {
   readonly mongodbUri: string;
   readonly mongodbDb: string;
   readonly apiToken: string | undefined;
+  /** AUTH: how /api/ callers are authenticated and authorized (src/auth/api-auth.ts). */
+  readonly auth: AuthMode;
+  readonly authCacheTtlMs: number;
   readonly logLevel: LogLevel;
   readonly bodyLimitBytes: number;
   readonly runRetentionDays: number;
@@ -122,6 +127,15 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
     }
   }
 
+  const auth = withDefault('AUTH', (r) => parseOneOf(r, AUTH_MODES));
+  // Refuse to start without credentials rather than serve an open API by accident.
+  if (auth === 'token' && apiToken === undefined)
+    report(
+      'API_TOKEN',
+      'AUTH=token needs API_TOKEN (or use AUTH=kubernetes, or AUTH=none to run without auth)',
+    );
+  const authCacheTtlMs = withDefault('AUTH_CACHE_TTL_SECONDS', (r) => parseInteger(r, 0, 300)) * 1000;
+
   const logLevel = withDefault('LOG_LEVEL', (r) => parseOneOf(r, LOG_LEVELS));
   const bodyLimitBytes = withDefault('BODY_LIMIT_BYTES', (r) => parseInteger(r, 1024, 10 * 1024 * 1024));
   const runRetentionDays = withDefault('RUN_RETENTION_DAYS', (r) => parseInteger(r, 1, 3650));
@@ -194,6 +208,8 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
     mongodbUri,
     mongodbDb,
     apiToken,
+    auth,
+    authCacheTtlMs,
     logLevel,
     bodyLimitBytes,
     runRetentionDays,

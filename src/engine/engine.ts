@@ -78,6 +78,7 @@ function slim(s: Schedule, shared: Map<string, object>): Schedule {
   return {
     id: s.id,
     name: s.name,
+    namespace: s.namespace,
     version: s.version,
     // only what repeats across many schedules: a unique value would cost its key too
     schedule: 'at' in s.schedule ? s.schedule : intern(s.schedule),
@@ -673,6 +674,7 @@ export class Engine {
           runId,
           scheduleId: s.id,
           scheduleName: s.name,
+          namespace: s.namespace,
           scheduledFor: at,
           attemptStartedAt: firedAt,
           signal: ctrl.signal,

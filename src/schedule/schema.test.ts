@@ -491,6 +491,7 @@ describe('toScheduleResponse', () => {
     const input = parsed({ ...base, startAt: '2026-01-01T00:00:00Z', description: 'nightly' });
     const schedule: Schedule = {
       ...input,
+      namespace: 'default',
       id: 'a1',
       version: 2,
       createdAt: new Date('2025-12-01T00:00:00Z'),
@@ -513,6 +514,7 @@ describe('toScheduleResponse', () => {
   it('omits description when absent', () => {
     const schedule: Schedule = {
       ...parsed(base),
+      namespace: 'default',
       id: 'a',
       version: 1,
       createdAt: new Date(0),

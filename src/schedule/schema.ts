@@ -36,7 +36,7 @@ const IsoDateTimeSchema = z.iso
   .meta({ examples: ['2026-12-01T10:00:00Z'] });
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const dnsLabel = (what: string) =>
+export const dnsLabel = (what: string) =>
   z
     .string()
     .max(63)
@@ -180,9 +180,10 @@ export const HttpActionSchema = z
 export const KubernetesJobActionSchema = z
   .strictObject({
     type: z.literal('kubernetesJob'),
-    namespace: dnsLabel('namespace')
-      .optional()
-      .meta({ description: "Namespace for the Job; default the operator's own." }),
+    namespace: dnsLabel('namespace').optional().meta({
+      description:
+        "The Job's namespace: always the schedule's own (a different one is refused); may be left out.",
+    }),
     template: z
       .strictObject({
         metadata: z.looseObject({}).optional(),
@@ -239,8 +240,15 @@ export const LabelsSchema = z
   .meta({ examples: [{ team: 'a' }] });
 
 export const NameSchema = dnsLabel('name').meta({
-  description: 'Unique; used in Kubernetes Job names.',
+  description: 'Unique in its namespace; used in Kubernetes Job names.',
   examples: ['nightly-report'],
+});
+/** Where a schedule goes when neither the path, the body nor the caller names a namespace. */
+export const DEFAULT_NAMESPACE = 'default';
+export const NamespaceSchema = dnsLabel('namespace').meta({
+  description:
+    "The Kubernetes namespace the schedule belongs to: who may see and change it is decided there (RBAC on schedules.leasecron.io), and its kubernetesJob actions run there. Default: the namespace in the path, else the caller's ServiceAccount namespace, else `default`. Cannot change after creation.",
+  examples: ['team-a'],
 });
 export const DescriptionSchema = z.string().max(1000);
 export const MaxRunsSchema = z
@@ -253,6 +261,7 @@ const InstantInputSchema = IsoDateTimeSchema.transform((s) => new Date(s));
 export const ScheduleInputSchema = z
   .strictObject({
     name: NameSchema,
+    namespace: NamespaceSchema.optional(),
     schedule: ScheduleSpecSchema,
     action: ActionSchema,
     paused: z.boolean().default(false),
@@ -288,6 +297,7 @@ export const ScheduleResponseSchema = z
     id: z.string().meta({ description: 'Server-assigned id.' }),
     version: z.int().min(1).meta({ description: 'Incremented on every write; send as If-Match to update.' }),
     name: NameSchema,
+    namespace: NamespaceSchema,
     schedule: ScheduleSpecSchema,
     action: ActionSchema,
     paused: z.boolean(),
@@ -328,7 +338,13 @@ export type ScheduleInput = z.output<typeof ScheduleInputSchema>;
 /** What a client may send (defaults optional, instants as strings). */
 export type ScheduleInputBody = z.input<typeof ScheduleInputSchema>;
 /** A stored schedule; all instants are Dates. */
-export type Schedule = ScheduleInput & { id: string; version: number; createdAt: Date; updatedAt: Date };
+export type Schedule = Omit<ScheduleInput, 'namespace'> & {
+  namespace: string;
+  id: string;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+};
 /** The JSON resource returned by the API. */
 export type ScheduleResponse = z.output<typeof ScheduleResponseSchema>;
 
@@ -370,6 +386,7 @@ export function toScheduleResponse(schedule: Schedule, nextRunAt: Date | null): 
     id: schedule.id,
     version: schedule.version,
     name: schedule.name,
+    namespace: schedule.namespace,
     schedule: schedule.schedule,
     action: schedule.action,
     paused: schedule.paused,

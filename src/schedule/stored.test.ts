@@ -24,13 +24,16 @@ function problems(doc: unknown): Record<string, string> {
 
 describe('decodeStoredSchedule', () => {
   it('decodes what the store writes: _id becomes id, labelPairs is dropped', () => {
-    const d = decodeStoredSchedule(storedDoc({ labels: { team: 'a' }, description: 'x' }));
+    const d = decodeStoredSchedule(
+      storedDoc({ namespace: 'team-a', labels: { team: 'a' }, description: 'x' }),
+    );
     expect(d).toEqual({
       ok: true,
       schedule: {
         id: 'id-1',
         version: 3,
         name: 'nightly',
+        namespace: 'team-a',
         schedule: { every: '1h' },
         action: { type: 'log' },
         paused: false,
@@ -45,6 +48,14 @@ describe('decodeStoredSchedule', () => {
         updatedAt: at,
       },
     });
+  });
+
+  it('reads a document from before namespaces as belonging to default, and refuses a bad namespace', () => {
+    const legacy = decodeStoredSchedule(storedDoc({}));
+    expect(legacy.ok && legacy.schedule.namespace).toBe('default');
+    const bad = decodeStoredSchedule({ ...storedDoc({}), namespace: 'Not_A_Label' });
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.errors.map((e) => e.field)).toEqual(['namespace']);
   });
 
   it('applies the defaults a body gets to absent optional fields, and ignores unknown top-level fields', () => {

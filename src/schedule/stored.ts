@@ -18,6 +18,7 @@ import {
   MaxRunsSchema,
   MisfireSchema,
   NameSchema,
+  NamespaceSchema,
   type Schedule,
   ScheduleSpecSchema,
 } from './schema.ts';
@@ -29,6 +30,9 @@ export const StoredScheduleSchema = z
     _id: z.string({ error: 'expected a string id' }).min(1),
     version: z.int().min(1),
     name: NameSchema,
+    // Documents from before namespaces (issue 11) belong to `default` until the start-up
+    // migration (store/migrate-namespaces.ts) gives them one.
+    namespace: NamespaceSchema.default('default'),
     schedule: ScheduleSpecSchema,
     action: ActionSchema,
     paused: z.boolean().default(false),

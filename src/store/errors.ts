@@ -19,9 +19,11 @@ export class NotFoundError extends StoreError {
 export class DuplicateNameError extends StoreError {
   override name = 'DuplicateNameError';
   readonly scheduleName: string;
-  constructor(scheduleName: string, options?: ErrorOptions) {
-    super(`a schedule named '${scheduleName}' already exists`, options);
+  readonly namespace: string;
+  constructor(scheduleName: string, namespace: string, options?: ErrorOptions) {
+    super(`a schedule named '${scheduleName}' already exists in namespace '${namespace}'`, options);
     this.scheduleName = scheduleName;
+    this.namespace = namespace;
   }
 }
 

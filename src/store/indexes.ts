@@ -9,7 +9,9 @@ const INDEX_KEY_SPECS_CONFLICT = 86;
 export async function ensureIndexes(db: Db, opts: { runRetentionDays: number }): Promise<void> {
   const schedules = db.collection('schedules');
   const runs = db.collection('runs');
-  await schedules.createIndex({ name: 1 }, { unique: true, name: 'name_unique' });
+  // Names are unique per namespace (issue 11). The global `name_unique` of earlier versions is
+  // dropped by migrateNamespaces() once every document has its namespace.
+  await schedules.createIndex({ namespace: 1, name: 1 }, { unique: true, name: 'namespace_name_unique' });
   await schedules.createIndex({ createdAt: 1, _id: 1 }, { name: 'created_id' });
   await schedules.createIndex({ paused: 1 }, { name: 'paused' });
   await schedules.createIndex({ labelPairs: 1 }, { name: 'label_pairs' });

@@ -5,7 +5,13 @@
 // schedule is reported as such, never handed on as a Schedule.
 import { randomUUID } from 'node:crypto';
 import type { ChangeStream, ChangeStreamDocument, Collection, Db, Filter } from 'mongodb';
-import type { Schedule, ScheduleInput } from '../schedule/schema.ts';
+import {
+  DEFAULT_NAMESPACE,
+  NameSchema,
+  NamespaceSchema,
+  type Schedule,
+  type ScheduleInput,
+} from '../schedule/schema.ts';
 import { type DecodedSchedule, decodeStoredSchedule } from '../schedule/stored.ts';
 import { decodeCursor, pageOf } from './cursor.ts';
 import {
@@ -57,11 +63,19 @@ export class MongoScheduleStore implements ScheduleStore {
   }
 
   async create(input: ScheduleInput, now: Date): Promise<Schedule> {
-    const doc = { ...input, _id: randomUUID(), version: 1, createdAt: now, updatedAt: now } as ScheduleDoc;
+    const namespace = input.namespace ?? DEFAULT_NAMESPACE;
+    const doc = {
+      ...input,
+      namespace,
+      _id: randomUUID(),
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    } as ScheduleDoc;
     try {
       await this.#col.insertOne({ ...doc, labelPairs: labelPairs(input.labels) });
     } catch (err) {
-      if (isDuplicateKey(err)) throw new DuplicateNameError(input.name, { cause: err });
+      if (isDuplicateKey(err)) throw new DuplicateNameError(input.name, namespace, { cause: err });
       throw mapMongoError(err);
     }
     return toSchedule(doc);
@@ -77,6 +91,7 @@ export class MongoScheduleStore implements ScheduleStore {
     // and could not be paged past, so it is not read at all.
     const filter: Filter<ScheduleDoc> = { createdAt: { $type: 'date' } };
     if (query.paused !== undefined) filter.paused = query.paused;
+    if (query.namespaces !== undefined) filter.namespace = { $in: [...query.namespaces] };
     const pairs = labelPairs(query.labels ?? {});
     if (pairs.length > 0) filter.labelPairs = { $all: pairs };
     if (query.cursor) {
@@ -116,7 +131,8 @@ export class MongoScheduleStore implements ScheduleStore {
       createdAt: { $type: 'date' },
       version: opts.ifVersion ?? { $gte: 1 },
     };
-    const { name: _n, ...fields } = input;
+    // The namespace never changes (the API refuses a different one): not written at all.
+    const { name: _n, namespace: _ns, ...fields } = input;
     // Fields absent from the new input (e.g. `description`) must disappear: $unset them.
     const unset: Record<string, ''> = {};
     for (const k of ['description', 'startAt', 'endAt', 'maxRuns']) if (!(k in input)) unset[k] = '';
@@ -137,7 +153,10 @@ export class MongoScheduleStore implements ScheduleStore {
         { returnDocument: 'after' },
       );
     } catch (err) {
-      if (isDuplicateKey(err)) throw new DuplicateNameError(input.name, { cause: err });
+      if (isDuplicateKey(err)) {
+        const current = await this.#col.findOne({ _id: id }, { projection: { namespace: 1 } }).catch(rethrow);
+        throw new DuplicateNameError(input.name, current?.namespace ?? DEFAULT_NAMESPACE, { cause: err });
+      }
       throw mapMongoError(err);
     }
     if (updated) return decoded(updated);
@@ -159,6 +178,27 @@ export class MongoScheduleStore implements ScheduleStore {
     const current = await this.#col.findOne({ _id: id }, { projection: { version: 1 } }).catch(rethrow);
     if (!current) return false;
     throw new VersionConflictError(opts.ifVersion, current.version);
+  }
+
+  async locate(id: string): Promise<{ namespace: string; name: string | null } | null> {
+    const doc = await this.#col
+      .findOne({ _id: id }, { projection: { namespace: 1, name: 1 } })
+      .catch(rethrow);
+    if (!doc) return null;
+    const ns = NamespaceSchema.safeParse(doc.namespace);
+    const name = NameSchema.safeParse(doc.name);
+    return { namespace: ns.success ? ns.data : DEFAULT_NAMESPACE, name: name.success ? name.data : null };
+  }
+
+  async namespaces(): Promise<string[]> {
+    const [found, legacy] = await Promise.all([
+      this.#col.distinct('namespace'),
+      // Documents from before namespaces count as `default` (schedule/stored.ts).
+      this.#col.countDocuments({ namespace: { $exists: false } }, { limit: 1 }),
+    ]).catch(rethrow);
+    const names = new Set(found.filter((n): n is string => typeof n === 'string'));
+    if (legacy > 0) names.add(DEFAULT_NAMESPACE);
+    return [...names].sort();
   }
 
   async *all(): AsyncIterable<DecodedSchedule> {

@@ -10,6 +10,8 @@ export interface Page<T> {
 
 export interface ListSchedulesQuery {
   paused?: boolean;
+  /** only these namespaces (absent: all) */
+  namespaces?: readonly string[];
   labels?: Record<string, string>;
   limit: number;
   cursor?: string;
@@ -29,6 +31,14 @@ export interface ScheduleStore {
   replace(id: string, input: ScheduleInput, opts: { ifVersion?: number; now: Date }): Promise<Schedule>;
   /** False when absent; with `ifVersion`, VersionConflictError when it differs. */
   delete(id: string, opts?: { ifVersion?: number }): Promise<boolean>;
+  /**
+   * Where a stored document belongs, read without judging the rest of it (so a document that is
+   * not a valid schedule can still be authorized, replaced or deleted); null when absent. A
+   * missing or malformed namespace reads as `default`, a missing or malformed name as null.
+   */
+  locate(id: string): Promise<{ namespace: string; name: string | null } | null>;
+  /** The namespaces that hold at least one schedule, sorted. */
+  namespaces(): Promise<string[]>;
   /** Every stored document, decoded, in id order: the engine's snapshot. */
   all(): AsyncIterable<DecodedSchedule>;
   /** Opens a change stream that is established on return (it covers every later write). */

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { BSON, type Db, type MongoClient } from 'mongodb';
 import { createApp } from '../../src/api/app.ts';
 import type { ApiDeps } from '../../src/api/types.ts';
+import { openAuth, tokenAuth } from '../../src/auth/api-auth.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { ensureIndexes } from '../../src/store/indexes.ts';
@@ -46,7 +47,9 @@ export async function harness(
   const deps: ApiDeps = {
     schedules: new MongoScheduleStore(db),
     runs: new MongoRunStore(db),
-    config: { apiToken: opts.apiToken, bodyLimitBytes: BODY_LIMIT },
+    // AUTH=none unless a test gives a token (AUTH=token) or its own auth (auth.int.test.ts).
+    auth: opts.apiToken === undefined ? openAuth() : tokenAuth(opts.apiToken),
+    config: { bodyLimitBytes: BODY_LIMIT },
     logger: createLogger(
       { level: 'info', identity: 'test-0' },
       { write: (s: string) => logs.push(JSON.parse(s)) },

@@ -4,12 +4,14 @@
 // The database is a dedicated server started by this file: freezing the shared one would stall
 // every other test file. The app runs with the documented default timeouts (API_DB_TIMEOUT_MS
 // 1500, READY_TIMEOUT_MS 1000), so this also checks that the defaults meet the contract.
+
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import type { ApiDeps } from '../../src/api/types.ts';
+import { openAuth } from '../../src/auth/api-auth.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { ensureIndexes } from '../../src/store/indexes.ts';
@@ -62,7 +64,8 @@ beforeAll(async () => {
     schedules: new MongoScheduleStore(db),
     runs: new MongoRunStore(db),
     // No timeouts given: the API uses the documented defaults.
-    config: { apiToken: undefined, bodyLimitBytes: 65_536 },
+    auth: openAuth(),
+    config: { bodyLimitBytes: 65_536 },
     logger: createLogger({ level: 'silent', identity: 'test-0' }),
     metrics: createMetrics(),
     now: () => T0,

@@ -2,7 +2,9 @@
 // egress policy refuses (cloud metadata, loopback, …) is invalid input — 400 problem+json naming
 // action.url, nothing written — on POST, PUT and PATCH alike; HTTP_ALLOW_CIDRS (config.egress)
 // lets an operator allow an address, and an explicit deny still wins.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openAuth } from '../../src/auth/api-auth.ts';
 import { cidrs } from '../../src/egress/cidr.ts';
 import { createEgressPolicy } from '../../src/egress/policy.ts';
 import { BODY_LIMIT, fingerprint, type Harness, harness, PROBLEM, send, validBody } from './api-harness.ts';
@@ -14,8 +16,8 @@ beforeAll(async () => {
   allowing = await harness({
     prefix: 'api_egress_allow',
     overrides: {
+      auth: openAuth(),
       config: {
-        apiToken: undefined,
         bodyLimitBytes: BODY_LIMIT,
         egress: createEgressPolicy({ allow: cidrs('127.0.0.1/32'), deny: cidrs('10.0.0.0/8') }),
       },

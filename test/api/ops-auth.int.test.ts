@@ -276,14 +276,17 @@ describe('OpenAPI', () => {
     for (const route of new Set(served)) {
       if (documented.includes(route)) continue;
       const probe = await h.app.request(
-        route.split(' ')[1]!.replace('{id}', '00000000-0000-4000-8000-000000000000'),
+        route
+          .split(' ')[1]!
+          .replace('{id}', '00000000-0000-4000-8000-000000000000')
+          .replace('{namespace}', 'default'),
         {
           method: route.split(' ')[0]!,
         },
       );
       expect(probe.status, route).toBe(405);
     }
-    expect(documented.length).toBe(16);
+    expect(documented.length).toBe(16 + 10); // the 10 schedule operations again under /api/v1/namespaces/{namespace}/;
   });
 
   it('/docs is HTML built from the document, with no external resources', async () => {

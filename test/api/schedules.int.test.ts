@@ -30,6 +30,7 @@ describe('POST /api/v1/schedules', () => {
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       version: 1,
       name: 'nightly',
+      namespace: 'default',
       schedule: { cron: '0 30 2 * * *', timezone: 'Europe/Berlin' },
       action: { type: 'log' },
       paused: false,

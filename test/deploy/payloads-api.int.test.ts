@@ -10,6 +10,7 @@ import { Cron } from 'croner';
 import type { Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
+import { openAuth } from '../../src/auth/api-auth.ts';
 import { DEFAULTS } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
@@ -69,8 +70,8 @@ beforeAll(async () => {
     runs: new MongoRunStore(db),
     // The http payloads call a webhook on 127.0.0.1, which the local demo's replicas allow
     // (HTTP_ALLOW_CIDRS in test/stack/replicas.ts replicaEnv); so does this API.
+    auth: openAuth(),
     config: {
-      apiToken: undefined,
       bodyLimitBytes: Number(DEFAULTS.BODY_LIMIT_BYTES),
       egress: loopbackSinks,
     },
@@ -140,7 +141,8 @@ describe('payloads/ against the real API', () => {
     const strict = createApp({
       schedules: new MongoScheduleStore(db),
       runs: new MongoRunStore(db),
-      config: { apiToken: undefined, bodyLimitBytes: Number(DEFAULTS.BODY_LIMIT_BYTES) },
+      auth: openAuth(),
+      config: { bodyLimitBytes: Number(DEFAULTS.BODY_LIMIT_BYTES) },
       logger: createLogger({ level: 'silent', identity: 'payloads-test' }),
       metrics: createMetrics(),
       now: () => new Date(),

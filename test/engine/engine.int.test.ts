@@ -1,6 +1,7 @@
 // The engine against the real MongoDB-protocol server: arming from the change
 // stream, claims, catch-up, pause/update/delete, manual triggers, and two engines
 // racing on one database (split brain) still claiming each occurrence once.
+
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,7 @@ import { type Db, type MongoClient, MongoServerError } from 'mongodb';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
+import { openAuth } from '../../src/auth/api-auth.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import type { EngineMetrics } from '../../src/engine/types.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -110,7 +112,8 @@ describe('Engine', () => {
       const app = createApp({
         schedules,
         runs,
-        config: { apiToken: undefined, bodyLimitBytes: 65536, egress: loopbackSinks },
+        auth: openAuth(),
+        config: { bodyLimitBytes: 65536, egress: loopbackSinks },
         logger,
         metrics: createMetrics(),
         now: () => new Date(),
@@ -627,7 +630,8 @@ describe('Engine', () => {
       const app = createApp({
         schedules,
         runs,
-        config: { apiToken: undefined, bodyLimitBytes: 65536, egress: loopbackSinks },
+        auth: openAuth(),
+        config: { bodyLimitBytes: 65536, egress: loopbackSinks },
         logger,
         metrics: createMetrics(),
         now: () => new Date(),

@@ -28,13 +28,14 @@ describe('kubernetesJob action', () => {
   it('creates one Job per occurrence and treats a repeat as already done', async () => {
     const ns = await createNamespace('jobs');
     const batch = adminKubeConfig().makeApiClient(k8s.BatchV1Api);
-    const run = createKubernetesJobAction({ batch, defaultNamespace: ns, allowedNamespaces: [ns] });
+    const run = createKubernetesJobAction({ batch, allowedNamespaces: [ns, 'elsewhere'] });
     const action: KubernetesJobActionConfig = { type: 'kubernetesJob', template };
     const scheduledFor = new Date('2026-11-23T10:00:00Z');
     const ctx = {
       runId: 'run-1',
       scheduleId: 'sched-1',
       scheduleName: 'nightly',
+      namespace: ns,
       scheduledFor,
       signal: new AbortController().signal,
       logger: pino({ level: 'silent' }),
@@ -50,9 +51,17 @@ describe('kubernetesJob action', () => {
     expect(job.metadata?.annotations?.['leasecron.io/run-id']).toBe('run-1');
     expect(job.metadata?.labels).toMatchObject({ team: 'a', 'leasecron.io/schedule-id': 'sched-1' });
 
-    const refused = await run({ ...action, namespace: 'kube-system' }, ctx);
+    // A Job runs in its schedule's namespace only: an action naming another is refused (the
+    // API refuses such a schedule too; this is a document written around it), and the
+    // schedule's namespace must be one the operator may create Jobs in.
+    const elsewhere = await run({ ...action, namespace: 'elsewhere' }, ctx);
+    expect(elsewhere.status).toBe('failed');
+    expect(elsewhere.error).toMatch(/runs in its schedule's namespace only/);
+    const refused = await run(action, { ...ctx, namespace: 'kube-system' });
     expect(refused.status).toBe('failed');
     expect(refused.error).toMatch(/JOB_NAMESPACES/);
+    const jobsAfter = await batch.listNamespacedJob({ namespace: ns });
+    expect(jobsAfter.items).toHaveLength(1);
     const invalid = await run(
       { type: 'kubernetesJob', template: { spec: {} } },
       { ...ctx, scheduledFor: new Date() },

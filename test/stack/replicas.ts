@@ -11,6 +11,8 @@ export interface ReplicaSpec {
   identity: string;
   port: number;
   logFile: string;
+  /** the static admin token it was started with (API_TOKEN), when its API needs one */
+  apiToken?: string;
 }
 
 export interface Replica extends ReplicaSpec {
@@ -47,6 +49,10 @@ export function replicaEnv(
     // The webhook sinks of the tests and the benches, and the demo payloads' http://127.0.0.1:9999,
     // are on loopback, which http actions may not reach unless allowed (docs/security.md).
     HTTP_ALLOW_CIDRS: LOOPBACK_SINK_CIDRS,
+    // The tests' replicas serve an open API, said explicitly (AUTH=none is never a default): what
+    // they test is scheduling. Authentication and authorization are tested in-process against the
+    // real API server (test/api/auth.int.test.ts); `make local-up` runs with auth on (a token).
+    AUTH: 'none',
     ...extra,
   };
 }
@@ -66,10 +72,15 @@ export function startReplica(
   return { ...spec, pid: proc.pid, start: proc.start ?? null, proc };
 }
 
-export async function clusterView(port: number, timeoutMs = 1000): Promise<ClusterView | null> {
+export async function clusterView(
+  port: number,
+  timeoutMs = 1000,
+  apiToken?: string,
+): Promise<ClusterView | null> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/api/v1/cluster`, {
       signal: AbortSignal.timeout(timeoutMs),
+      ...(apiToken ? { headers: { authorization: `Bearer ${apiToken}` } } : {}),
     });
     if (!res.ok) return null;
     return (await res.json()) as ClusterView;
@@ -95,7 +106,7 @@ export async function waitForLeader(
   while (Date.now() < deadline) {
     for (const r of replicas) {
       if (!isAlive(r)) continue;
-      const v = await clusterView(r.port, 500);
+      const v = await clusterView(r.port, 500, r.apiToken);
       if (v?.role === 'leader' && v.identity !== opts.not) return { leader: r, view: v };
     }
     await new Promise((res) => setTimeout(res, opts.pollMs ?? 50));

@@ -1,12 +1,22 @@
-// /api/v1/schedules and /api/v1/schedules/{id}: CRUD, merge patch, pause/resume.
-// Every body and parameter is checked before the store is called, so a 4xx never writes.
+// /api/v1/schedules (every namespace) and /api/v1/namespaces/{namespace}/schedules, with
+// /{id} under each: CRUD, merge patch, pause/resume. Every body and parameter is checked, and
+// the caller authorized (access.ts), before the store writes, so a 4xx never writes.
 import type { Context, Hono } from 'hono';
+import { scheduleAttributes } from '../../auth/principal.ts';
 import { type ScheduleInput, type ValidationOptions, validateScheduleInput } from '../../schedule/schema.ts';
 import { NotFoundError } from '../../store/errors.ts';
+import {
+  authorizedSchedule,
+  keepNamespace,
+  namespaceForCreate,
+  pathNamespace,
+  requireJobPermissions,
+} from '../access.ts';
+import { mayAccess, requireAccess } from '../auth.ts';
 import { JSON_TYPES, limitBody, MERGE_PATCH_TYPES, readJsonBody } from '../body.ts';
 import { etagOf, parseIfMatch } from '../if-match.ts';
 import { applyMergePatch } from '../merge-patch.ts';
-import { parseId, parseListQuery } from '../params.ts';
+import { parseListQuery } from '../params.ts';
 import { ApiError } from '../problem.ts';
 import { inputRepresentation, scheduleResource, storedInput } from '../resources.ts';
 import type { ApiDeps, AppEnv } from '../types.ts';
@@ -14,6 +24,8 @@ import { updateSchedule } from '../update.ts';
 
 export const SCHEDULES = '/api/v1/schedules';
 export const SCHEDULE = '/api/v1/schedules/:id';
+export const NS_SCHEDULES = '/api/v1/namespaces/:namespace/schedules';
+export const NS_SCHEDULE = '/api/v1/namespaces/:namespace/schedules/:id';
 
 function validated(body: unknown, options: ValidationOptions): ScheduleInput {
   const result = validateScheduleInput(body, options);
@@ -22,8 +34,14 @@ function validated(body: unknown, options: ValidationOptions): ScheduleInput {
   throw new ApiError(400, `the schedule is not valid: ${fields}`, { errors: result.errors });
 }
 
+/** Where a schedule is served: under its namespace when the request named one. */
+const selfPath = (c: Context<AppEnv>, namespace: string, id: string) =>
+  c.req.param('namespace') === undefined
+    ? `${SCHEDULES}/${id}`
+    : `/api/v1/namespaces/${namespace}/schedules/${id}`;
+
 export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
-  const { now } = deps;
+  const { now, auth } = deps;
   const limit = limitBody(deps.config.bodyLimitBytes);
   const rules: ValidationOptions = deps.config.egress ? { egress: deps.config.egress } : {};
 
@@ -36,70 +54,103 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
     return c.json(await scheduleResource(schedule, c.var.stores.runs, now()), status);
   };
 
-  app.get(SCHEDULES, async (c) => {
-    const { schedules, runs } = c.var.stores;
-    const query = parseListQuery(c.req.queries());
-    const page = await schedules.list(query);
-    const at = now();
-    const items = await Promise.all(page.items.map((s) => scheduleResource(s, runs, at)));
-    return c.json({ items, nextCursor: page.nextCursor });
-  });
-
-  app.post(SCHEDULES, limit, async (c) => {
-    const input = validated(await readJsonBody(c, JSON_TYPES), rules);
-    const created = await c.var.stores.schedules.create(input, now());
-    c.header('location', `${SCHEDULES}/${created.id}`);
-    return respond(c, created, 201);
-  });
-
-  app.get(SCHEDULE, async (c) => {
-    const id = parseId(c.req.param('id'));
-    const schedule = await c.var.stores.schedules.get(id);
-    if (!schedule) throw new NotFoundError(id);
-    return respond(c, schedule, 200);
-  });
-
-  app.put(SCHEDULE, limit, async (c) => {
-    const id = parseId(c.req.param('id'));
-    const ifMatch = parseIfMatch(c.req.header('if-match'));
-    const input = validated(await readJsonBody(c, JSON_TYPES), rules);
-    const replaced = await c.var.stores.schedules.replace(id, input, { ifVersion: ifMatch, now: now() });
-    return respond(c, replaced, 200);
-  });
-
-  app.patch(SCHEDULE, limit, async (c) => {
-    const id = parseId(c.req.param('id'));
-    const ifMatch = parseIfMatch(c.req.header('if-match'));
-    const patch = await readJsonBody(c, MERGE_PATCH_TYPES);
-    if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
-      throw new ApiError(400, 'a merge patch must be a JSON object', {
-        errors: [{ field: '', message: 'expected a JSON object' }],
-      });
-    const updated = await updateSchedule(c.var.stores.schedules, id, ifMatch, now, (current) =>
-      validated(applyMergePatch(inputRepresentation(current), patch), rules),
+  /** Namespaces the caller may list in: undefined for all of them. */
+  const listable = async (c: Context<AppEnv>): Promise<string[] | undefined> => {
+    const inPath = pathNamespace(c);
+    if (inPath !== undefined) {
+      await requireAccess(c, auth, scheduleAttributes('list', inPath));
+      return [inPath];
+    }
+    // Every namespace at once when a ClusterRole allows it, as `kubectl get -A` does; otherwise
+    // only those namespaces holding schedules in which a Role allows it.
+    if (await mayAccess(c, auth, scheduleAttributes('list', ''))) return undefined;
+    const candidates = await c.var.stores.schedules.namespaces();
+    const allowed = await Promise.all(
+      candidates.map((ns) => mayAccess(c, auth, scheduleAttributes('list', ns))),
     );
-    return respond(c, updated, 200);
-  });
+    return candidates.filter((_, i) => allowed[i]);
+  };
 
-  app.delete(SCHEDULE, async (c) => {
-    const id = parseId(c.req.param('id'));
-    const ifMatch = parseIfMatch(c.req.header('if-match'));
-    if (!(await c.var.stores.schedules.delete(id, { ifVersion: ifMatch }))) throw new NotFoundError(id);
-    return c.body(null, 204);
-  });
-
-  for (const [action, paused] of [
-    ['pause', true],
-    ['resume', false],
+  for (const [collection, item] of [
+    [SCHEDULES, SCHEDULE],
+    [NS_SCHEDULES, NS_SCHEDULE],
   ] as const) {
-    app.post(`${SCHEDULE}/${action}`, async (c) => {
-      const id = parseId(c.req.param('id'));
+    app.get(collection, async (c) => {
+      const { schedules, runs } = c.var.stores;
+      const query = parseListQuery(c.req.queries());
+      const namespaces = await listable(c);
+      if (namespaces?.length === 0) return c.json({ items: [], nextCursor: null });
+      const page = await schedules.list(namespaces === undefined ? query : { ...query, namespaces });
+      const at = now();
+      const items = await Promise.all(page.items.map((s) => scheduleResource(s, runs, at)));
+      return c.json({ items, nextCursor: page.nextCursor });
+    });
+
+    app.post(collection, limit, async (c) => {
+      const input = validated(await readJsonBody(c, JSON_TYPES), rules);
+      const namespace = namespaceForCreate(c, input);
+      await requireAccess(c, auth, scheduleAttributes('create', namespace));
+      await requireJobPermissions(c, auth, namespace, input);
+      const created = await c.var.stores.schedules.create({ ...input, namespace }, now());
+      c.header('location', selfPath(c, namespace, created.id));
+      return respond(c, created, 201);
+    });
+
+    app.get(item, async (c) => {
+      const { id } = await authorizedSchedule(c, auth, 'get');
+      const schedule = await c.var.stores.schedules.get(id);
+      if (!schedule) throw new NotFoundError(id);
+      return respond(c, schedule, 200);
+    });
+
+    app.put(item, limit, async (c) => {
+      const { id, namespace } = await authorizedSchedule(c, auth, 'update');
       const ifMatch = parseIfMatch(c.req.header('if-match'));
-      const updated = await updateSchedule(c.var.stores.schedules, id, ifMatch, now, (current) => ({
-        ...storedInput(current),
-        paused,
-      }));
+      const input = keepNamespace(validated(await readJsonBody(c, JSON_TYPES), rules), namespace);
+      await requireJobPermissions(c, auth, namespace, input);
+      const replaced = await c.var.stores.schedules.replace(id, input, { ifVersion: ifMatch, now: now() });
+      return respond(c, replaced, 200);
+    });
+
+    app.patch(item, limit, async (c) => {
+      const { id, namespace } = await authorizedSchedule(c, auth, 'patch');
+      const ifMatch = parseIfMatch(c.req.header('if-match'));
+      const patch = await readJsonBody(c, MERGE_PATCH_TYPES);
+      if (patch === null || typeof patch !== 'object' || Array.isArray(patch))
+        throw new ApiError(400, 'a merge patch must be a JSON object', {
+          errors: [{ field: '', message: 'expected a JSON object' }],
+        });
+      const updated = await updateSchedule(c.var.stores.schedules, id, ifMatch, now, async (current) => {
+        const input = keepNamespace(
+          validated(applyMergePatch(inputRepresentation(current), patch), rules),
+          namespace,
+        );
+        await requireJobPermissions(c, auth, namespace, input);
+        return input;
+      });
       return respond(c, updated, 200);
     });
+
+    app.delete(item, async (c) => {
+      const { id } = await authorizedSchedule(c, auth, 'delete');
+      const ifMatch = parseIfMatch(c.req.header('if-match'));
+      if (!(await c.var.stores.schedules.delete(id, { ifVersion: ifMatch }))) throw new NotFoundError(id);
+      return c.body(null, 204);
+    });
+
+    for (const [action, paused] of [
+      ['pause', true],
+      ['resume', false],
+    ] as const) {
+      app.post(`${item}/${action}`, async (c) => {
+        const { id } = await authorizedSchedule(c, auth, 'patch');
+        const ifMatch = parseIfMatch(c.req.header('if-match'));
+        const updated = await updateSchedule(c.var.stores.schedules, id, ifMatch, now, (current) => ({
+          ...storedInput(current),
+          paused,
+        }));
+        return respond(c, updated, 200);
+      });
+    }
   }
 }
