@@ -74,11 +74,17 @@ describe('deploy/ renders with kubectl kustomize', () => {
     const kinds = names(base.objects).sort();
     expect(kinds).toEqual(
       [
+        'ClusterRole/leasecron-admin',
+        'ClusterRole/leasecron-editor',
+        'ClusterRole/leasecron-viewer',
+        'ClusterRoleBinding/leasecron-auth-delegator',
         'ConfigMap/mongodb-rs-init',
         'ConfigMap/leasecron-<hash>',
         'Deployment/leasecron',
         'Job/mongodb-rs-init',
         'Namespace/leasecron',
+        'NetworkPolicy/leasecron',
+        'NetworkPolicy/mongodb',
         'PodDisruptionBudget/leasecron',
         'Role/leasecron',
         'RoleBinding/leasecron',
@@ -86,11 +92,22 @@ describe('deploy/ renders with kubectl kustomize', () => {
         'Service/mongodb',
         'ServiceAccount/leasecron',
         'StatefulSet/mongodb',
+        'ValidatingAdmissionPolicy/leasecron-pod-label-only',
+        'ValidatingAdmissionPolicyBinding/leasecron-pod-label-only',
       ].sort(),
     );
-    expect(names(kind.objects).sort()).toEqual(kinds);
+    const demo = [
+      'ClusterRoleBinding/leasecron-demo',
+      'NetworkPolicy/leasecron-nodeport',
+      'ServiceAccount/leasecron-demo',
+    ];
+    expect(names(kind.objects).sort()).toEqual([...kinds, ...demo].sort());
     const withoutService = (objs: KubeObject[]) =>
-      objs.filter((o) => !(o.kind === 'Service' && o.metadata?.name === 'leasecron'));
+      objs.filter(
+        (o) =>
+          !(o.kind === 'Service' && o.metadata?.name === 'leasecron') &&
+          !demo.includes(`${o.kind}/${o.metadata?.name}`),
+      );
     expect(withoutService(kind.objects)).toEqual(withoutService(base.objects));
 
     expect(only<k8s.V1Service>(base.objects, 'Service', 'leasecron').spec?.type).toBe('ClusterIP');
@@ -117,14 +134,40 @@ describe('deploy/ renders with kubectl kustomize', () => {
     ]);
   });
 
-  it('only the Namespace is cluster-scoped; everything else is in leasecron and labelled part-of', () => {
+  it('only the Namespace, RBAC roles and the admission policy are cluster-scoped; all labelled part-of', () => {
+    const clusterScoped = [
+      'Namespace',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ];
     for (const o of base.objects) {
       expect(o.metadata?.labels?.['app.kubernetes.io/part-of'], `${o.kind}/${o.metadata?.name}`).toBe(
         'leasecron',
       );
       if (o.kind === 'Namespace') expect(o.metadata?.name).toBe(NS);
+      if (clusterScoped.includes(o.kind ?? '')) expect(o.metadata?.namespace).toBeUndefined();
       else expect(o.metadata?.namespace, `${o.kind}/${o.metadata?.name}`).toBe(NS);
     }
+    // The admission policy names the ServiceAccount in full: it must be the one the Role binds.
+    const policy = only<k8s.V1ValidatingAdmissionPolicy>(base.objects, 'ValidatingAdmissionPolicy');
+    expect(policy.spec?.matchConditions?.[0]?.expression).toContain(`'${SA_USER}'`);
+    const delegator = only<k8s.V1ClusterRoleBinding>(base.objects, 'ClusterRoleBinding');
+    expect(delegator.roleRef.name).toBe('system:auth-delegator');
+    expect(delegator.subjects).toEqual([{ kind: 'ServiceAccount', name: 'leasecron', namespace: NS }]);
+    // The ClusterRoles join the built-in view, edit and admin roles.
+    const aggregated = base.objects
+      .filter((o) => o.kind === 'ClusterRole')
+      .map((o) => [
+        o.metadata?.name,
+        Object.keys(o.metadata?.labels ?? {}).find((k) => k.includes('aggregate-to')),
+      ]);
+    expect(aggregated.sort()).toEqual([
+      ['leasecron-admin', 'rbac.authorization.k8s.io/aggregate-to-admin'],
+      ['leasecron-editor', 'rbac.authorization.k8s.io/aggregate-to-edit'],
+      ['leasecron-viewer', 'rbac.authorization.k8s.io/aggregate-to-view'],
+    ]);
     const binding = only<k8s.V1RoleBinding>(base.objects, 'RoleBinding');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'leasecron', namespace: NS }]);
     expect(binding.roleRef).toEqual({
@@ -322,7 +365,13 @@ describe('deploy/ on the real API server', () => {
   describe('the leasecron ServiceAccount is least privilege', () => {
     beforeAll(async () => {
       const rbac = base.objects.filter((o) =>
-        ['ServiceAccount', 'Role', 'RoleBinding'].includes(o.kind ?? ''),
+        [
+          'ServiceAccount',
+          'Role',
+          'RoleBinding',
+          'ValidatingAdmissionPolicy',
+          'ValidatingAdmissionPolicyBinding',
+        ].includes(o.kind ?? ''),
       );
       const yaml = rbac.map((o) => k8s.dumpYaml(o)).join('---\n');
       await kubectlOk(
@@ -362,7 +411,12 @@ describe('deploy/ on the real API server', () => {
       const saLeases = sa.makeApiClient(k8s.CoordinationV1Api);
       const saCore = sa.makeApiClient(k8s.CoreV1Api);
 
-      const leaseName = uniqueName('lc-deploy-lease');
+      // Its own Lease only (resourceNames): the one LEASE_NAME names.
+      const leaseName = DEFAULTS.LEASE_NAME;
+      await admin
+        .makeApiClient(k8s.CoordinationV1Api)
+        .deleteNamespacedLease({ name: leaseName, namespace: NS })
+        .catch(() => undefined);
       const created = await saLeases.createNamespacedLease({
         namespace: NS,
         body: { metadata: { name: leaseName }, spec: { holderIdentity: 'a', leaseDurationSeconds: 15 } },
@@ -373,6 +427,16 @@ describe('deploy/ on the real API server', () => {
         body: { ...created, spec: { ...created.spec, holderIdentity: 'b', leaseTransitions: 1 } },
       });
       expect(renewed.spec?.holderIdentity).toBe('b');
+      const other = await saLeases.createNamespacedLease({
+        namespace: NS,
+        body: { metadata: { name: uniqueName('lc-other-lease') }, spec: { holderIdentity: 'a' } },
+      });
+      await expect(
+        saLeases.replaceNamespacedLease({ name: other.metadata!.name!, namespace: NS, body: other }),
+      ).rejects.toSatisfy((e) => e instanceof k8s.ApiException && e.code === 403);
+      await admin
+        .makeApiClient(k8s.CoordinationV1Api)
+        .deleteNamespacedLease({ name: leaseName, namespace: NS });
 
       // The Deployment's own pod template: enforce=restricted admits it, a real admission, not a warning.
       const template = only<k8s.V1Deployment>(base.objects, 'Deployment').spec!.template;
@@ -396,15 +460,67 @@ describe('deploy/ on the real API server', () => {
       await expect(saCore.deleteNamespacedPod({ name: podName, namespace: NS })).rejects.toSatisfy(
         (e) => e instanceof k8s.ApiException && e.code === 403,
       );
+
+      // RBAC lets it patch any pod here; the admission policy lets it change nothing but the role
+      // label. (A new policy takes a moment to be enforced: wait until another label is refused.)
+      const refusal = async (body: object) => {
+        try {
+          await saCore.patchNamespacedPod({ name: podName, namespace: NS, body }, mergePatch);
+          return null;
+        } catch (e) {
+          if (e instanceof k8s.ApiException) return `${e.code} ${String(e.body)}`;
+          throw e;
+        }
+      };
+      const deadline = Date.now() + 15_000;
+      let otherLabel: string | null = null;
+      while (otherLabel === null && Date.now() < deadline) {
+        otherLabel = await refusal({ metadata: { labels: { team: 'x' } } });
+        if (otherLabel === null) {
+          await core.patchNamespacedPod(
+            { name: podName, namespace: NS, body: { metadata: { labels: { team: null } } } },
+            mergePatch,
+          );
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      expect(otherLabel).toMatch(/not other labels/);
+      const strategic = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
+      const image = await saCore
+        .patchNamespacedPod(
+          {
+            name: podName,
+            namespace: NS,
+            body: {
+              spec: { containers: [{ name: template.spec!.containers[0]!.name, image: 'attacker/image:1' }] },
+            },
+          },
+          strategic,
+        )
+        .then(
+          () => null,
+          (e) => (e instanceof k8s.ApiException ? `${e.code} ${String(e.body)}` : Promise.reject(e)),
+        );
+      expect(image).toMatch(/^422 .*not its spec/);
+      expect(await refusal({ metadata: { labels: { 'leasecron.io/role': 'admin' } } })).toMatch(
+        /may only be set to leader/,
+      );
+      expect(await refusal({ metadata: { annotations: { x: 'y' } } })).toMatch(/not its annotations/);
+      // ... and the label itself still works under the policy.
+      expect(await refusal({ metadata: { labels: { 'leasecron.io/role': 'leader' } } })).toBeNull();
+      const after = await saCore.readNamespacedPod({ name: podName, namespace: NS });
+      expect(after.spec?.containers[0]?.image).toBe(template.spec!.containers[0]!.image);
+      expect(after.metadata?.labels?.['leasecron.io/role']).toBe('leader');
       await core.deleteNamespacedPod({ name: podName, namespace: NS });
     });
 
     it('may do each call leasecron makes in its namespace', async () => {
       const needed: [string, string][] = [
-        ...['get', 'list', 'watch', 'create', 'update', 'patch'].map((v): [string, string] => [
+        ...['get', 'watch', 'update', 'patch'].map((v): [string, string] => [
           v,
-          'leases.coordination.k8s.io',
+          `leases.coordination.k8s.io/${DEFAULTS.LEASE_NAME}`,
         ]),
+        ['create', 'leases.coordination.k8s.io'],
         ['get', 'pods'],
         ['patch', 'pods'],
         ['create', 'jobs.batch'],
@@ -426,6 +542,9 @@ describe('deploy/ on the real API server', () => {
         ['create', 'pods/exec'],
         ['create', 'pods/eviction'],
         ['delete', 'leases.coordination.k8s.io'],
+        ['list', 'leases.coordination.k8s.io'],
+        ['get', 'leases.coordination.k8s.io/another-lease'],
+        ['update', 'leases.coordination.k8s.io/another-lease'],
         ['deletecollection', 'leases.coordination.k8s.io'],
         ['delete', 'jobs.batch'],
         ['list', 'jobs.batch'],
