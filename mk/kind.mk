@@ -54,6 +54,7 @@ up: ## kind cluster from kind-config.yaml, image build + kind load, apply deploy
 	fi
 	$(DOCKER) build -t $(IMAGE) .
 	$(KIND) load docker-image $(IMAGE) --name $(KIND_CLUSTER)
+	bash scripts/ensure-secrets.sh $(NAMESPACE) $(KUBECTL) --context kind-$(KIND_CLUSTER)
 	@existed=$$($(KUBECTL) --context kind-$(KIND_CLUSTER) -n $(NAMESPACE) get deployment leasecron -o name 2>/dev/null || true); \
 	$(KUBECTL) --context kind-$(KIND_CLUSTER) apply -k $(KIND_OVERLAY); \
 	if [ -n "$$existed" ]; then \

@@ -88,7 +88,11 @@ async function main(): Promise<void> {
   // No socketTimeoutMS: it is client-wide and would also cut the engine's change stream and
   // snapshot; and `timeoutMS` is a no-op in driver 7.9. The API bounds its own waits instead
   // (API_DB_TIMEOUT_MS, READY_TIMEOUT_MS; src/api/deadline.ts).
-  const mongo = new MongoClient(config.mongodbUri, { appName: 'leasecron', serverSelectionTimeoutMS: 5000 });
+  const mongo = new MongoClient(config.mongodbUri, {
+    appName: 'leasecron',
+    serverSelectionTimeoutMS: 5000,
+    ...(config.mongodbAuth ? { auth: { ...config.mongodbAuth } } : {}),
+  });
   const db = mongo.db(config.mongodbDb);
   const schedules = new MongoScheduleStore(db);
   const runs = new MongoRunStore(db);

@@ -43,6 +43,17 @@ export const CONFIG_DOCS = [
   },
   { name: 'MONGODB_DB', default: DEFAULTS.MONGODB_DB, description: 'MongoDB database name.' },
   {
+    name: 'MONGODB_USERNAME',
+    default: '(unset)',
+    description:
+      'SCRAM user for MongoDB, with MONGODB_PASSWORD (e.g. from a Secret), so the URI needs no credentials; authSource as in MONGODB_URI. Not allowed with credentials in MONGODB_URI.',
+  },
+  {
+    name: 'MONGODB_PASSWORD',
+    default: '(unset)',
+    description: 'Password of MONGODB_USERNAME; never logged.',
+  },
+  {
     name: 'AUTH',
     default: DEFAULTS.AUTH,
     description:

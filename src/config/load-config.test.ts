@@ -27,6 +27,7 @@ describe('loadConfig defaults', () => {
       host: '0.0.0.0',
       mongodbUri: 'mongodb://127.0.0.1:27017/?directConnection=true',
       mongodbDb: 'leasecron',
+      mongodbAuth: undefined,
       apiToken: undefined,
       auth: 'kubernetes',
       authCacheTtlMs: 10_000,
@@ -220,6 +221,10 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     ['API_DB_TIMEOUT_MS', '1.5s'],
     ['READY_TIMEOUT_MS', '60001'],
     ['READY_TIMEOUT_MS', '1e3'],
+    ['AUTH', 'off'],
+    ['AUTH', 'Kubernetes'],
+    ['AUTH_CACHE_TTL_SECONDS', '301'],
+    ['AUTH_CACHE_TTL_SECONDS', '-1'],
   ])('%s=%j', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.variable).toBe(name);
@@ -250,6 +255,28 @@ describe('loadConfig rejects bad values, naming the variable', () => {
     'mongodb+srv://cluster0.example.net/db?retryWrites=true',
   ])('accepts MONGODB_URI=%s', (uri) => {
     expect(loadConfig({ MONGODB_URI: uri }, outOfCluster).mongodbUri).toBe(uri);
+  });
+
+  it('AUTH=token refuses to start without API_TOKEN; AUTH=none must be asked for', () => {
+    expect(configError({ AUTH: 'token' }).variables).toEqual(['API_TOKEN']);
+    expect(loadConfig({ AUTH: 'token', API_TOKEN: 'x'.repeat(16) }, outOfCluster).auth).toBe('token');
+    expect(loadConfig({ AUTH: 'none' }, outOfCluster).auth).toBe('none');
+    expect(loadConfig({ AUTH_CACHE_TTL_SECONDS: '0' }, outOfCluster).authCacheTtlMs).toBe(0);
+  });
+
+  it('MongoDB credentials: both or neither, never beside credentials in the URI, never echoed', () => {
+    expect(configError({ MONGODB_USERNAME: 'leasecron' }).variables).toEqual(['MONGODB_PASSWORD']);
+    expect(configError({ MONGODB_PASSWORD: 'hunter2' }).variables).toEqual(['MONGODB_USERNAME']);
+    const both = configError({
+      MONGODB_URI: 'mongodb://admin:hunter2@db:27017/',
+      MONGODB_USERNAME: 'leasecron',
+      MONGODB_PASSWORD: 'swordfish',
+    });
+    expect(both.variables).toEqual(['MONGODB_USERNAME']);
+    expect(both.message).not.toMatch(/hunter2|swordfish/);
+    expect(
+      loadConfig({ MONGODB_USERNAME: 'leasecron', MONGODB_PASSWORD: 'swordfish' }, outOfCluster).mongodbAuth,
+    ).toEqual({ username: 'leasecron', password: 'swordfish' });
   });
 
   it('reports every problem at once', () => {

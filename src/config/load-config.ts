@@ -40,6 +40,8 @@ export interface Config {
   readonly host: string;
   readonly mongodbUri: string;
   readonly mongodbDb: string;
+  /** MONGODB_USERNAME / MONGODB_PASSWORD: SCRAM credentials kept out of the URI. */
+  readonly mongodbAuth: { readonly username: string; readonly password: string } | undefined;
   readonly apiToken: string | undefined;
   /** AUTH: how /api/ callers are authenticated and authorized (src/auth/api-auth.ts). */
   readonly auth: AuthMode;
@@ -116,6 +118,24 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
   const host = withDefault('HOST', ok);
   const mongodbUri = withDefault('MONGODB_URI', parseMongoUri, redactMongoUri);
   const mongodbDb = withDefault('MONGODB_DB', parseMongoDbName);
+
+  const mongodbUsername = get('MONGODB_USERNAME');
+  const mongodbPassword = get('MONGODB_PASSWORD');
+  let mongodbAuth: Config['mongodbAuth'];
+  if ((mongodbUsername === undefined) !== (mongodbPassword === undefined)) {
+    const missing = mongodbUsername === undefined ? 'MONGODB_USERNAME' : 'MONGODB_PASSWORD';
+    report(
+      missing,
+      `${missing} must be set together with ${missing === 'MONGODB_USERNAME' ? 'MONGODB_PASSWORD' : 'MONGODB_USERNAME'}`,
+    );
+  } else if (mongodbUsername !== undefined && mongodbPassword !== undefined) {
+    if (hasUserInfo(mongodbUri))
+      report(
+        'MONGODB_USERNAME',
+        'MONGODB_USERNAME/MONGODB_PASSWORD and credentials in MONGODB_URI: give them one way only',
+      );
+    else mongodbAuth = { username: mongodbUsername, password: mongodbPassword };
+  }
 
   const apiToken = get('API_TOKEN');
   if (apiToken !== undefined) {
@@ -207,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
     host,
     mongodbUri,
     mongodbDb,
+    mongodbAuth,
     apiToken,
     auth,
     authCacheTtlMs,
@@ -230,6 +251,13 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
     readyTimeoutMs,
     egress,
   });
+}
+
+/** Whether a connection string carries `user[:password]@` before its hosts. */
+function hasUserInfo(uri: string): boolean {
+  const afterScheme = uri.replace(/^[a-z+]+:\/\//i, '');
+  const authority = afterScheme.split(/[/?]/)[0] ?? '';
+  return authority.includes('@');
 }
 
 /** What shutdown keeps back from the drain: aborting and recording the runs still going,

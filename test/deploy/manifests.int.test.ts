@@ -24,8 +24,13 @@ async function render(dir: string): Promise<{ yaml: string; objects: KubeObject[
   return { yaml, objects: k8s.loadAllYaml(yaml) };
 }
 
-function only<T extends KubeObject>(objects: KubeObject[], kind: string, name?: string): T {
-  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name));
+function only<T extends KubeObject>(objects: KubeObject[], kind: string, name?: string, pattern?: RegExp): T {
+  const found = objects.filter(
+    (o) =>
+      o.kind === kind &&
+      (name === undefined || o.metadata?.name === name) &&
+      (pattern === undefined || pattern.test(o.metadata?.name ?? '')),
+  );
   if (found.length !== 1) throw new Error(`expected one ${kind} ${name ?? ''}, found ${found.length}`);
   return found[0] as T;
 }
@@ -280,36 +285,75 @@ describe('deploy/ renders with kubectl kustomize', () => {
     );
   });
 
-  it('secret.example.yaml is a Secret `leasecron` with known variables, not part of the install', () => {
-    const secret = k8s.loadYaml<k8s.V1Secret>(
+  it('secret.example.yaml: the Secrets `leasecron` and `mongodb-auth`, with known keys, not part of the install', () => {
+    const secrets = k8s.loadAllYaml(
       readFileSync(join(REPO_ROOT, 'deploy/secret.example.yaml'), 'utf8'),
-    );
-    expect(secret.kind).toBe('Secret');
-    expect(secret.metadata?.name).toBe('leasecron');
-    expect(secret.metadata?.namespace).toBe(NS);
-    expect(Object.keys(secret.stringData ?? {}).sort()).toEqual(['API_TOKEN', 'MONGODB_URI']);
+    ) as k8s.V1Secret[];
+    expect(secrets.map((s) => `${s.kind}/${s.metadata?.namespace}/${s.metadata?.name}`)).toEqual([
+      `Secret/${NS}/leasecron`,
+      `Secret/${NS}/mongodb-auth`,
+    ]);
+    const [app, mongoAuth] = secrets as [k8s.V1Secret, k8s.V1Secret];
+    expect(Object.keys(app.stringData ?? {}).sort()).toEqual([
+      'API_TOKEN',
+      'MONGODB_PASSWORD',
+      'MONGODB_USERNAME',
+    ]);
+    // Loaded as the pods would: the ConfigMap's variables, overridden by the Secret's.
+    const configMap = only<k8s.V1ConfigMap>(base.objects, 'ConfigMap', undefined, /^leasecron-/);
     const config = loadConfig(
-      { ...secret.stringData, POD_NAME: 'p', POD_NAMESPACE: NS },
+      { ...configMap.data, ...app.stringData, POD_NAME: 'p', POD_NAMESPACE: NS },
       { readFile: () => undefined, hostname: () => 'unused' },
     );
-    expect(config.apiToken).toBe(secret.stringData?.API_TOKEN);
+    expect(config.apiToken).toBe(app.stringData?.API_TOKEN);
+    expect(config.mongodbAuth).toEqual({
+      username: app.stringData?.MONGODB_USERNAME,
+      password: app.stringData?.MONGODB_PASSWORD,
+    });
+    expect(Object.keys(mongoAuth.stringData ?? {}).sort()).toEqual(['admin-password', 'keyfile']);
     expect(base.objects.some((o) => o.kind === 'Secret')).toBe(false);
   });
 
-  it('the rs-init Job runs the mounted script, which is valid JavaScript', () => {
-    const job = only<k8s.V1Job>(base.objects, 'Job');
-    const script = only<k8s.V1ConfigMap>(base.objects, 'ConfigMap', 'mongodb-rs-init').data?.['rs-init.js'];
-    expect(script).toBe(readFileSync(join(REPO_ROOT, 'deploy/base/mongodb/rs-init.js'), 'utf8'));
-    expect(() => new Script(script!, { filename: 'rs-init.js' })).not.toThrow();
-    const pod = job.spec!.template.spec!;
-    expect(pod.restartPolicy).toBe('OnFailure');
-    const mount = pod.containers[0]?.volumeMounts?.find((m) => m.name === 'scripts');
-    expect(pod.volumes?.find((v) => v.name === 'scripts')?.configMap?.name).toBe('mongodb-rs-init');
-    expect(pod.containers[0]?.command).toContain(`${mount?.mountPath}/rs-init.js`);
-    const env = Object.fromEntries((pod.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+  it('MongoDB runs with access control: keyfile, users made from localhost, leasecron logs in', () => {
     const mongo = only<k8s.V1StatefulSet>(base.objects, 'StatefulSet');
+    const pod = mongo.spec!.template.spec!;
+    const scripts = only<k8s.V1ConfigMap>(base.objects, 'ConfigMap', 'mongodb-rs-init').data ?? {};
+    for (const name of ['rs-init.js', 'rs-ready.js']) {
+      expect(scripts[name]).toBe(readFileSync(join(REPO_ROOT, 'deploy/base/mongodb', name), 'utf8'));
+      expect(() => new Script(scripts[name]!, { filename: name })).not.toThrow();
+    }
+    const [mongod, init] = pod.containers as [k8s.V1Container, k8s.V1Container];
+    expect(mongod.command).toContain('--keyFile=/keyfile/keyfile');
+    expect(pod.initContainers?.[0]?.command?.join(' ')).toContain('chmod 0400 /keyfile/keyfile');
+    // The users are created by a container of the mongodb pod itself: with access control on,
+    // only a connection from localhost may create the first one.
+    expect(init.command?.join(' ')).toContain('/scripts/rs-init.js');
+    expect(scripts['rs-init.js']).toContain("'mongodb://127.0.0.1:27017/");
+    const secretRefs = (c: k8s.V1Container) =>
+      Object.fromEntries(
+        (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [[e.name, e.valueFrom.secretKeyRef]] : [])),
+      );
+    expect(secretRefs(init)).toEqual({
+      ADMIN_PASSWORD: { name: 'mongodb-auth', key: 'admin-password' },
+      LEASECRON_PASSWORD: { name: 'leasecron', key: 'MONGODB_PASSWORD' },
+    });
+    const env = Object.fromEntries((init.env ?? []).map((e) => [e.name, e.value]));
     expect(env.MEMBER_HOST).toBe(`${mongo.metadata?.name}-0.${mongo.spec?.serviceName}:27017`);
-    expect(mongo.spec?.template.spec?.containers[0]?.command).toContain(`--replSet=${env.REPLICA_SET}`);
+    expect(mongod.command).toContain(`--replSet=${env.REPLICA_SET}`);
+
+    // The Job make up waits for logs in with leasecron's credentials, from the same Secret.
+    const job = only<k8s.V1Job>(base.objects, 'Job').spec!.template.spec!;
+    expect(job.restartPolicy).toBe('OnFailure');
+    expect(job.containers[0]?.command).toContain('/scripts/rs-ready.js');
+    expect(secretRefs(job.containers[0]!)).toEqual({
+      LEASECRON_USERNAME: { name: 'leasecron', key: 'MONGODB_USERNAME' },
+      LEASECRON_PASSWORD: { name: 'leasecron', key: 'MONGODB_PASSWORD' },
+    });
+    // leasecron's connection string carries no credentials and names the users' database.
+    const configMap = only<k8s.V1ConfigMap>(base.objects, 'ConfigMap', undefined, /^leasecron-/);
+    expect(configMap.data?.MONGODB_URI).toMatch(
+      /^mongodb:\/\/mongodb-0\.mongodb:27017\/\?.*authSource=leasecron/,
+    );
   });
 });
 
@@ -349,6 +393,40 @@ describe('deploy/ on the real API server', () => {
       expect(r.stdout).not.toMatch(/^(?!.*\(server dry run\)).+$/m);
     });
   }
+
+  it('scripts/ensure-secrets.sh creates the Secrets deploy/ reads, once: a re-run keeps the passwords', async () => {
+    const ns = uniqueName('secrets');
+    const ensure = () => run('bash', ['scripts/ensure-secrets.sh', ns, KUBECTL, '--kubeconfig', kubeconfig]);
+    const first = await ensure();
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toContain(`created Secret ${ns}/mongodb-auth`);
+    const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
+    const read = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          ['leasecron', 'mongodb-auth'].map(async (name) => {
+            const data = (await core.readNamespacedSecret({ name, namespace: ns })).data ?? {};
+            return [
+              name,
+              Object.fromEntries(
+                Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+              ),
+            ];
+          }),
+        ),
+      ) as Record<string, Record<string, string>>;
+    const made = await read();
+    expect(Object.keys(made.leasecron!).sort()).toEqual(['MONGODB_PASSWORD', 'MONGODB_USERNAME']);
+    expect(made.leasecron!.MONGODB_PASSWORD).toMatch(/^[0-9a-f]{48}$/);
+    // mongod accepts a keyfile of 6 to 1024 base64 characters.
+    expect(made['mongodb-auth']!.keyfile).toMatch(/^[A-Za-z0-9+/=]{6,1024}$/);
+    expect(made['mongodb-auth']!['admin-password']).toMatch(/^[0-9a-f]{48}$/);
+    const again = await ensure();
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('');
+    expect(await read()).toEqual(made);
+    await core.deleteNamespace({ name: ns });
+  });
 
   it('Pod Security is really checked: a privileged variant of the Deployment draws a warning', async () => {
     const deployment = structuredClone(only<k8s.V1Deployment>(base.objects, 'Deployment'));

@@ -102,11 +102,14 @@ export async function startMongo(
     clockOffsetDays?: number;
     /** listen here (a restart on the same data and address); default: a freshly allocated port */
     port?: number;
+    /** SecantusDB only (e.g. `--auth`): the server must be one this helper starts */
+    secantusArgs?: string[];
   },
 ): Promise<StartedMongo> {
   const offset = opts.clockOffsetDays ?? 0;
   // A server whose clock we move must be one we start: the date check ignores MONGODB_URI.
-  const given = offset === 0 ? opts.env.MONGODB_URI : undefined;
+  // So must one started with SecantusDB's own arguments.
+  const given = offset === 0 && !opts.secantusArgs ? opts.env.MONGODB_URI : undefined;
   if (given) {
     try {
       const r = await ping(given, 5000);
@@ -129,7 +132,7 @@ export async function startMongo(
   mkdirSync(dir, { recursive: true });
   const port = opts.port ?? (await freePort());
   const uri = `mongodb://127.0.0.1:${port}/?directConnection=true`;
-  const mongod = which('mongod');
+  const mongod = opts.secantusArgs ? null : which('mongod');
   if (mongod) {
     mkdirSync(join(dir, 'mongod-data'), { recursive: true });
     const proc = startProcess(
@@ -201,6 +204,7 @@ export async function startMongo(
       join(dir, 'secantus-data'),
       '--log-level',
       'WARNING',
+      ...(opts.secantusArgs ?? []),
     ],
     { logFile: join(dir, 'secantus.log'), detached: opts.detached, env: clockAheadEnv(process.env, offset) },
   );
