@@ -70,13 +70,22 @@ describe('auth', () => {
     for (const path of OPEN_PATHS) expect((await send(h.app, 'GET', path)).status, path).toBe(200);
   });
 
-  it('is off when no token is configured', async () => {
+  it('is off only under AUTH=none (an explicit choice; the server never defaults to it)', async () => {
     const open = await harness({ prefix: 'api_noauth' });
     try {
+      expect(open.deps.auth.mode).toBe('none');
       expect((await send(open.app, 'GET', '/api/v1/schedules')).status).toBe(200);
     } finally {
       await open.close();
     }
+  });
+
+  it('AUTH=token: the static token is an admin in every namespace', async () => {
+    const r = await send(h.app, 'POST', '/api/v1/namespaces/team-x/schedules', {
+      body: validBody('token-admin'),
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect([r.status, r.body.namespace]).toEqual([201, 'team-x']);
   });
 });
 
@@ -219,7 +228,14 @@ describe('operations', () => {
       leaseName: 'leasecron',
       namespace: 'default',
     };
-    expect(await send(h.app, 'GET', '/api/v1/cluster')).toMatchObject({ status: 200, body: cluster });
+    // The `operations` harness runs with AUTH=none: the status says so, loudly.
+    expect(await send(h.app, 'GET', '/api/v1/cluster')).toMatchObject({
+      status: 200,
+      body: {
+        ...cluster,
+        auth: { mode: 'none', warning: 'AUTH=none: the API is open to anyone who can reach it' },
+      },
+    });
     const none = await harness({ prefix: 'api_nocluster' });
     try {
       const r = await send(none.app, 'GET', '/api/v1/cluster');
