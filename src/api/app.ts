@@ -24,18 +24,20 @@ export type { ApiDeps, ClusterStatus } from './types.ts';
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 /** Allowed methods per path, for 405 + Allow on the others. */
 const ALLOWED: Record<string, string[]> = {
-  [SCHEDULES]: ['GET', 'HEAD', 'POST'],
-  [SCHEDULE]: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'],
-  [`${SCHEDULE}/pause`]: ['POST'],
-  [`${SCHEDULE}/resume`]: ['POST'],
-  [TRIGGER]: ['POST'],
-  [RUNS]: ['GET', 'HEAD'],
-  [NS_SCHEDULES]: ['GET', 'HEAD', 'POST'],
-  [NS_SCHEDULE]: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'],
-  [`${NS_SCHEDULE}/pause`]: ['POST'],
-  [`${NS_SCHEDULE}/resume`]: ['POST'],
-  [NS_TRIGGER]: ['POST'],
-  [NS_RUNS]: ['GET', 'HEAD'],
+  // every schedule route, with and without /namespaces/{namespace}/
+  ...Object.fromEntries(
+    [
+      [SCHEDULES, SCHEDULE, RUNS, TRIGGER],
+      [NS_SCHEDULES, NS_SCHEDULE, NS_RUNS, NS_TRIGGER],
+    ].flatMap(([collection, item, runs, trigger]) => [
+      [collection, ['GET', 'HEAD', 'POST']],
+      [item, ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE']],
+      [`${item}/pause`, ['POST']],
+      [`${item}/resume`, ['POST']],
+      [trigger, ['POST']],
+      [runs, ['GET', 'HEAD']],
+    ]),
+  ),
   [CLUSTER]: ['GET', 'HEAD'],
   '/healthz': ['GET', 'HEAD'],
   '/readyz': ['GET', 'HEAD'],
