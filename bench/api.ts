@@ -5,7 +5,12 @@
 // each read or write MongoDB. Beside req/s and latency: the CPU the replica and the
 // database server used, which tells which of them saturated.
 //
+// With --auth=kubernetes the replica checks every request as in deploy/ (TokenReview +
+// SubjectAccessReview, answers cached for AUTH_CACHE_TTL_SECONDS) and the load carries the token
+// of a ServiceAccount bound to leasecron-editor; --auth-cache-ttl=0 asks the API server every time.
+//
 //   node bench/api.ts [--duration=10] [--connections=10] [--schedules=1000] [--profile]
+//                     [--auth=none|kubernetes] [--auth-cache-ttl=10]
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +27,7 @@ import {
   writeResult,
 } from './lib/report.ts';
 import { insertAll, spreadSchedules } from './lib/schedules.ts';
-import { benchStack, connectDb, ensureNamespace } from './lib/stack.ts';
+import { benchStack, connectDb, ensureNamespace, serviceAccountToken } from './lib/stack.ts';
 
 const opts = args({
   duration: 10,
@@ -34,7 +39,11 @@ const opts = args({
   entry: 'src/main.ts',
   /** which routes to load: healthz,list,get,post */
   routes: 'healthz,list,get,post',
+  /** none (the tests' replicas) or kubernetes (deploy/'s default) */
+  auth: 'none',
+  'auth-cache-ttl': 10,
 });
+if (!['none', 'kubernetes'].includes(opts.auth)) throw new Error('--auth must be none or kubernetes');
 
 interface Scenario {
   key: string;
@@ -59,14 +68,26 @@ try {
   const profDir = join(BENCH_DIR, 'results', 'profiles');
   if (opts.profile) mkdirSync(profDir, { recursive: true });
   const port = await freePort();
+  const token =
+    opts.auth === 'kubernetes'
+      ? await serviceAccountToken(stack.info, {
+          namespace: 'leasecron',
+          name: 'bench',
+          clusterRole: 'leasecron-editor',
+        })
+      : null;
+  const authHeaders: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const replica = startReplica(
     stack.info,
-    { identity: 'api-0', port, logFile: join(stack.dir, 'api-0.log') },
+    // apiToken: the bearer token waitForLeader sends to /api/v1/cluster
+    { identity: 'api-0', port, logFile: join(stack.dir, 'api-0.log'), ...(token ? { apiToken: token } : {}) },
     {
       entry: opts.entry,
       env: {
         MONGODB_DB: 'api',
         LOG_LEVEL: opts['log-level'],
+        AUTH: opts.auth,
+        AUTH_CACHE_TTL_SECONDS: String(opts['auth-cache-ttl']),
         ...(opts.profile
           ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir} --cpu-prof-name=api-replica.cpuprofile` }
           : {}),
@@ -84,7 +105,7 @@ try {
       {
         key: 'list',
         name: 'GET /api/v1/schedules?limit=50',
-        requests: [{ method: 'GET', path: '/api/v1/schedules?limit=50' }],
+        requests: [{ method: 'GET', path: '/api/v1/schedules?limit=50', headers: authHeaders }],
       },
       {
         key: 'get',
@@ -92,6 +113,7 @@ try {
         requests: [
           {
             method: 'GET',
+            headers: authHeaders,
             setupRequest: (req) => ({
               ...req,
               path: `/api/v1/schedules/${ids[Math.floor(Math.random() * ids.length)]}`,
@@ -106,7 +128,7 @@ try {
           {
             method: 'POST',
             path: '/api/v1/schedules',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', ...authHeaders },
             setupRequest: (req) => ({
               ...req,
               body: JSON.stringify({

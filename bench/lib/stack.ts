@@ -2,7 +2,7 @@
 // MongoDB-protocol server the integration tests and `make local-up` use, in a
 // folder of its own under .local/bench/, stopped when the benchmark ends (also on
 // Ctrl-C). Its data folders are removed afterwards; the logs stay.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { type Db, MongoClient } from 'mongodb';
@@ -63,4 +63,41 @@ export async function ensureNamespace(info: StackInfo, name: string): Promise<vo
   } catch (err) {
     if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
   }
+}
+
+/**
+ * A bearer token as a platform team would hand one out: ServiceAccount `name` in `namespace`,
+ * bound cluster-wide to deploy/'s ClusterRole `clusterRole` (created here from the shipped YAML).
+ */
+export async function serviceAccountToken(
+  info: StackInfo,
+  opts: { namespace: string; name: string; clusterRole: string },
+): Promise<string> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(info.kube.kubeconfig);
+  const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const roles = k8s.loadAllYaml(
+    readFileSync(join(REPO_ROOT, 'deploy/base/leasecron/clusterroles.yaml'), 'utf8'),
+  ) as k8s.V1ClusterRole[];
+  const role = roles.find((r) => r.metadata?.name === opts.clusterRole);
+  if (!role) throw new Error(`no ClusterRole ${opts.clusterRole} in deploy/`);
+  await rbac.createClusterRole({ body: role });
+  await core.createNamespacedServiceAccount({
+    namespace: opts.namespace,
+    body: { metadata: { name: opts.name } },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: `${opts.name}-${opts.clusterRole}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: opts.clusterRole },
+      subjects: [{ kind: 'ServiceAccount', namespace: opts.namespace, name: opts.name }],
+    },
+  });
+  const minted = await core.createNamespacedServiceAccountToken({
+    namespace: opts.namespace,
+    name: opts.name,
+    body: { spec: { expirationSeconds: 3600 } },
+  });
+  return minted.status!.token!;
 }

@@ -30,6 +30,8 @@ export class KubernetesReviewer implements Reviewer {
   readonly #opts: KubernetesReviewerOptions;
   readonly #tokens: TtlCache<Principal | null>;
   readonly #decisions: TtlCache<Decision>;
+  /** reviews on their way, by cache key: concurrent identical questions share one request */
+  readonly #inFlight = new Map<string, Promise<unknown>>();
   /** reviews sent to the API server (for tests and metrics) */
   reviewsSent = 0;
 
@@ -43,9 +45,13 @@ export class KubernetesReviewer implements Reviewer {
   }
 
   async review(token: string): Promise<Principal | null> {
-    const key = hash(token);
+    const key = `t:${hash(token)}`;
     const cached = this.#tokens.get(key);
     if (cached !== undefined) return cached;
+    return this.#once(key, () => this.#reviewToken(key, token));
+  }
+
+  async #reviewToken(key: string, token: string): Promise<Principal | null> {
     const body: k8s.V1TokenReview = { spec: { token } };
     if (this.#opts.audiences?.length) body.spec.audiences = [...this.#opts.audiences];
     const answer = await this.#send('TokenReview', (o) => this.#authn.createTokenReview({ body }, o));
@@ -64,10 +70,27 @@ export class KubernetesReviewer implements Reviewer {
     return principal;
   }
 
+  /**
+   * A question about one named object is first asked without the name: a rule without
+   * resourceNames allows every name, so the answer for the namespace (one cached review per user,
+   * verb and namespace, however many schedules are read) decides when it allows. Only a denial
+   * is asked again with the name, for Roles that list resourceNames.
+   */
   async access(p: Principal, attrs: ResourceAttributes): Promise<Decision> {
-    const key = hash(JSON.stringify([p.username, p.uid, p.groups, p.extra, attrs]));
+    if (attrs.name === undefined) return this.#decide(p, attrs);
+    const { name: _name, ...anyName } = attrs;
+    const broad = await this.#decide(p, anyName);
+    return broad.allowed ? broad : this.#decide(p, attrs);
+  }
+
+  async #decide(p: Principal, attrs: ResourceAttributes): Promise<Decision> {
+    const key = `a:${hash(JSON.stringify([p.username, p.uid, p.groups, p.extra, attrs]))}`;
     const cached = this.#decisions.get(key);
     if (cached !== undefined) return cached;
+    return this.#once(key, () => this.#reviewAccess(key, p, attrs));
+  }
+
+  async #reviewAccess(key: string, p: Principal, attrs: ResourceAttributes): Promise<Decision> {
     const body: k8s.V1SubjectAccessReview = {
       spec: {
         user: p.username,
@@ -86,6 +109,14 @@ export class KubernetesReviewer implements Reviewer {
     };
     this.#decisions.set(key, decision, this.#opts.cacheTtlMs);
     return decision;
+  }
+
+  #once<T>(key: string, ask: () => Promise<T>): Promise<T> {
+    const pending = this.#inFlight.get(key) as Promise<T> | undefined;
+    if (pending) return pending;
+    const asked = ask().finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, asked);
+    return asked;
   }
 
   async #send<T>(what: string, call: (o: k8s.ConfigurationOptions) => Promise<T>): Promise<T> {

@@ -343,6 +343,54 @@ describe('authorization by SubjectAccessReview', () => {
     expect(stored?.action).toEqual({ type: 'log' });
   });
 
+  it('a Role naming one schedule (resourceNames) grants that one only', async () => {
+    const one = await serviceAccountToken(a, 'one');
+    await grantRole(a, 'one', [
+      { apiGroups: ['leasecron.io'], resources: ['schedules'], resourceNames: ['named-one'], verbs: ['get'] },
+    ]);
+    const [named, other] = await Promise.all(
+      ['named-one', 'named-other'].map((n) =>
+        send(h.app, 'POST', `/api/v1/namespaces/${a}/schedules`, {
+          body: validBody(n),
+          headers: bearer(ADMIN_TOKEN),
+        }),
+      ),
+    );
+    expect(
+      (await send(h.app, 'GET', `/api/v1/schedules/${named!.body.id}`, { headers: bearer(one) })).status,
+    ).toBe(200);
+    const refused = await send(h.app, 'GET', `/api/v1/schedules/${other!.body.id}`, { headers: bearer(one) });
+    expect(refused.status).toBe(403);
+    expect(refused.body.detail).toContain(`get schedules.leasecron.io 'named-other' in namespace '${a}'`);
+    expect(
+      (await send(h.app, 'GET', `/api/v1/namespaces/${a}/schedules`, { headers: bearer(one) })).status,
+    ).toBe(403);
+  });
+
+  it('reading many schedules costs one review per namespace, and concurrent requests share one', async () => {
+    const ids = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map(async (i) => {
+        const r = await send(h.app, 'POST', `/api/v1/namespaces/${a}/schedules`, {
+          body: validBody(`many-${i}`),
+          headers: bearer(ADMIN_TOKEN),
+        });
+        return r.body.id as string;
+      }),
+    );
+    // A fresh ServiceAccount: nothing about it is cached yet. Ten concurrent reads of different
+    // schedules: one TokenReview and one SubjectAccessReview (get schedules in a), not twenty.
+    const reader = await serviceAccountToken(a, 'reader');
+    await bind(a, roles['leasecron-viewer']!, { namespace: a, name: 'reader' });
+    const before = reviewer.reviewsSent;
+    const reads = await Promise.all(
+      [...ids, ...ids.slice(0, 4)].map((id) =>
+        send(h.app, 'GET', `/api/v1/schedules/${id}`, { headers: bearer(reader) }),
+      ),
+    );
+    expect(reads.map((r) => r.status)).toEqual(reads.map(() => 200));
+    expect(reviewer.reviewsSent - before).toBe(2);
+  });
+
   it('the static admin token may do anything, in any namespace', async () => {
     const r = await send(h.app, 'POST', `/api/v1/namespaces/${b}/schedules`, {
       body: jobBody('admin-job', {}, { serviceAccountName: 'root' }),
