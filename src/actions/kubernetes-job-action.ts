@@ -7,11 +7,54 @@ import { jobName } from './job-name.ts';
 import type { ActionContext, ActionResult, KubernetesJobActionConfig } from './types.ts';
 
 export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
+/** On every Job leasecron creates: which schedule it belongs to. */
+export const SCHEDULE_ID_LABEL = 'leasecron.io/schedule-id';
 
 export interface KubernetesJobOptions {
   batch: k8s.BatchV1Api;
   /** namespaces this operator may create Jobs in */
   allowedNamespaces: readonly string[];
+}
+
+/**
+ * A 409: a Job of that name exists. It is this occurrence's (created by an earlier attempt or a
+ * previous leader) only when it carries this schedule's id; a Job of the same name from another
+ * schedule (one deleted and created again under the same name, or a Job made by hand) must not
+ * count as this run's success.
+ */
+async function alreadyExists(
+  batch: k8s.BatchV1Api,
+  namespace: string,
+  name: string,
+  ctx: ActionContext,
+  durationMs: () => number,
+): Promise<ActionResult> {
+  let owner: string | undefined;
+  try {
+    const existing = await batch.readNamespacedJob({ name, namespace });
+    owner = existing.metadata?.labels?.[SCHEDULE_ID_LABEL];
+  } catch (err) {
+    const why = err instanceof k8s.ApiException ? `HTTP ${err.code}` : (err as Error).message;
+    return {
+      status: 'failed',
+      attempts: 1,
+      error: `Job ${namespace}/${name} already exists and could not be read (${why})`,
+      response: { statusCode: 409, durationMs: durationMs() },
+    };
+  }
+  if (owner === ctx.scheduleId) {
+    return {
+      status: 'succeeded',
+      attempts: 1,
+      response: { statusCode: 409, durationMs: durationMs(), summary: `${namespace}/${name} already exists` },
+    };
+  }
+  return {
+    status: 'failed',
+    attempts: 1,
+    error: `Job ${namespace}/${name} already exists and belongs to ${owner ? `schedule ${owner}` : 'no leasecron schedule'}, not to this one`,
+    response: { statusCode: 409, durationMs: durationMs() },
+  };
 }
 
 export function createKubernetesJobAction(opts: KubernetesJobOptions) {
@@ -46,7 +89,7 @@ export function createKubernetesJobAction(opts: KubernetesJobOptions) {
         labels: {
           ...template.metadata?.labels,
           'app.kubernetes.io/managed-by': 'leasecron',
-          'leasecron.io/schedule-id': ctx.scheduleId,
+          [SCHEDULE_ID_LABEL]: ctx.scheduleId,
         },
         annotations: {
           ...template.metadata?.annotations,
@@ -67,17 +110,7 @@ export function createKubernetesJobAction(opts: KubernetesJobOptions) {
       };
     } catch (err) {
       if (err instanceof k8s.ApiException) {
-        if (err.code === 409) {
-          return {
-            status: 'succeeded',
-            attempts: 1,
-            response: {
-              statusCode: 409,
-              durationMs: durationMs(),
-              summary: `${namespace}/${name} already exists`,
-            },
-          };
-        }
+        if (err.code === 409) return alreadyExists(opts.batch, namespace, name, ctx, durationMs);
         const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body);
         return {
           status: 'failed',

@@ -62,6 +62,23 @@ describe('kubernetesJob action', () => {
     expect(refused.error).toMatch(/JOB_NAMESPACES/);
     const jobsAfter = await batch.listNamespacedJob({ namespace: ns });
     expect(jobsAfter.items).toHaveLength(1);
+    // The same name from another schedule (deleted and created again under its name, or a Job
+    // made by hand) is not this run's Job: a failure, not a success.
+    const other = await run(action, { ...ctx, scheduleId: 'sched-2', runId: 'run-3' });
+    expect(other.status).toBe('failed');
+    expect(other.error).toMatch(/belongs to schedule sched-1, not to this one/);
+    const byHand = new Date('2026-11-23T11:00:00Z');
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: {
+        metadata: { name: jobName('nightly', byHand) },
+        spec: (template as { spec: k8s.V1JobSpec }).spec,
+      },
+    });
+    const handMade = await run(action, { ...ctx, scheduledFor: byHand, runId: 'run-4' });
+    expect(handMade.status).toBe('failed');
+    expect(handMade.error).toMatch(/belongs to no leasecron schedule/);
+
     const invalid = await run(
       { type: 'kubernetesJob', template: { spec: {} } },
       { ...ctx, scheduledFor: new Date() },
