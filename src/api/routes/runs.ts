@@ -2,8 +2,7 @@
 // manual run; the leader's engine picks it up, so any replica can accept it.
 // Authorized as subresources: `get schedules/runs`, `create schedules/trigger`.
 import type { Hono } from 'hono';
-import { NotFoundError } from '../../store/errors.ts';
-import { authorizedSchedule } from '../access.ts';
+import { authorizedSchedule, readAuthorizedSchedule } from '../access.ts';
 import { parsePageQuery } from '../params.ts';
 import { runResource } from '../resources.ts';
 import type { ApiDeps, AppEnv } from '../types.ts';
@@ -31,11 +30,9 @@ export function registerRunRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
     });
 
     app.post(triggerPath, async (c) => {
-      const { id, namespace } = await authorizedSchedule(c, auth, 'create', 'trigger');
-      const { schedules, runs } = c.var.stores;
-      const schedule = await schedules.get(id);
-      if (!schedule) throw new NotFoundError(id);
-      const run = await runs.requestManual(schedule, now());
+      const schedule = await readAuthorizedSchedule(c, auth, 'create', 'trigger');
+      const { id, namespace } = schedule;
+      const run = await c.var.stores.runs.requestManual(schedule, now());
       const base =
         c.req.param('namespace') === undefined ? SCHEDULES : `/api/v1/namespaces/${namespace}/schedules`;
       c.header('location', `${base}/${id}/runs`);

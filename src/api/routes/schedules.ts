@@ -10,6 +10,7 @@ import {
   keepNamespace,
   namespaceForCreate,
   pathNamespace,
+  readAuthorizedSchedule,
   requireJobPermissions,
 } from '../access.ts';
 import { mayAccess, requireAccess } from '../auth.ts';
@@ -96,12 +97,7 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
       return respond(c, created, 201);
     });
 
-    app.get(item, async (c) => {
-      const { id } = await authorizedSchedule(c, auth, 'get');
-      const schedule = await c.var.stores.schedules.get(id);
-      if (!schedule) throw new NotFoundError(id);
-      return respond(c, schedule, 200);
-    });
+    app.get(item, async (c) => respond(c, await readAuthorizedSchedule(c, auth, 'get'), 200));
 
     app.put(item, limit, async (c) => {
       const { id, namespace } = await authorizedSchedule(c, auth, 'update');
