@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { deadline } from '../election/deadline.ts';
-import { withSignal } from '../election/kube-config.ts';
+import { http1Only, withSignal } from '../election/kube-config.ts';
 import { AuthUnavailableError, type Reviewer } from './api-auth.ts';
 import type { Decision, Principal, ResourceAttributes } from './principal.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -37,8 +37,9 @@ export class KubernetesReviewer implements Reviewer {
 
   constructor(opts: KubernetesReviewerOptions) {
     this.#opts = opts;
-    this.#authn = opts.kubeConfig.makeApiClient(k8s.AuthenticationV1Api);
-    this.#authz = opts.kubeConfig.makeApiClient(k8s.AuthorizationV1Api);
+    const kubeConfig = http1Only(opts.kubeConfig);
+    this.#authn = kubeConfig.makeApiClient(k8s.AuthenticationV1Api);
+    this.#authz = kubeConfig.makeApiClient(k8s.AuthorizationV1Api);
     const maxEntries = opts.maxEntries ?? 10_000;
     this.#tokens = new TtlCache({ maxEntries });
     this.#decisions = new TtlCache({ maxEntries });

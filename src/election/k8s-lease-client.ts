@@ -5,7 +5,7 @@
 
 import * as k8s from '@kubernetes/client-node';
 import { type Deadline, deadline } from './deadline.ts';
-import { withSignal } from './kube-config.ts';
+import { http1Only, withSignal } from './kube-config.ts';
 import {
   HOLDER_NONCE_ANNOTATION,
   type LeaseClient,
@@ -43,8 +43,9 @@ export class K8sLeaseClient implements LeaseClient {
   #lastMetadata: k8s.V1ObjectMeta | undefined;
 
   constructor(options: K8sLeaseClientOptions) {
-    this.#kubeConfig = options.kubeConfig;
-    this.#api = options.kubeConfig.makeApiClient(k8s.CoordinationV1Api);
+    // HTTP/1.1 only: an aborted write over HTTP/2 can hang the process (issue 9, see http1Only).
+    this.#kubeConfig = http1Only(options.kubeConfig);
+    this.#api = this.#kubeConfig.makeApiClient(k8s.CoordinationV1Api);
     this.#namespace = options.namespace;
     this.#name = options.name;
     this.#requestTimeoutMs = options.requestTimeoutMs;

@@ -14,7 +14,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { ElectionLogger } from './elector.ts';
-import { withSignal } from './kube-config.ts';
+import { http1Only, withSignal } from './kube-config.ts';
 
 export const LEADER_LABEL_VALUE = 'leader';
 
@@ -45,7 +45,7 @@ export class PodLabeler {
 
   constructor(options: PodLabelerOptions) {
     this.#options = options;
-    this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.#api = http1Only(options.kubeConfig).makeApiClient(CoreV1Api);
   }
 
   /** Label (true) or unlabel (false) the pod in the background. */

@@ -1,6 +1,7 @@
 // K8sLeaseClient against the real kube-apiserver: 404 → null, optimistic concurrency mapped to
 // LeaseConflictError, MicroTime on the wire as Kubernetes writes it, the single-Lease watch, and
 // request deadlines.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import * as k8s from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { K8sLeaseClient } from '../../src/election/k8s-lease-client.ts';
@@ -10,7 +11,7 @@ import {
   LeaseUnavailableError,
   type LeaseWatchEvent,
 } from '../../src/election/types.ts';
-import { adminKubeConfig, createNamespace, tokenKubeConfig, uniqueName } from '../helpers/clients.ts';
+import { adminKubeConfig, createNamespace, stack, tokenKubeConfig, uniqueName } from '../helpers/clients.ts';
 import { leaseClient, MICRO_TIME, rawLease, waitFor } from './helpers.ts';
 
 let ns: string;
@@ -192,5 +193,34 @@ describe('K8sLeaseClient', () => {
     const t = performance.now();
     await expect(client.watch(() => {}, { signal: new AbortController().signal })).resolves.toBeUndefined();
     expect(performance.now() - t).toBeGreaterThan(900);
+  });
+
+  // Issue 9: client-node 2's undici 8 offers h2, and kube-apiserver picks it. Node's HTTP/2 client
+  // can then spin: a request whose body was ended but not yet flushed, aborted the way undici
+  // aborts (close() with NO_ERROR, which waits for 'finish' before RST_STREAM, then destroy()),
+  // leaves nghttp2 asking the destroyed stream for DATA; it answers 0 bytes without EOF, forever,
+  // and the main thread writes empty DATA frames into memory until the process is killed.
+  it('speaks HTTP/1.1 only (issue 9): requests and the watch never negotiate HTTP/2', async () => {
+    const protocols: string[] = [];
+    const onConnected = (message: unknown) => {
+      const { socket } = message as { socket: { alpnProtocol?: string | false } };
+      protocols.push(String(socket.alpnProtocol));
+    };
+    subscribe('undici:client:connected', onConnected);
+    try {
+      // A plain KubeConfig, as a caller may hand over: the client itself must not use HTTP/2.
+      const plain = new k8s.KubeConfig();
+      plain.loadFromFile(stack().kube.kubeconfig);
+      const client = leaseClient(plain, ns, uniqueName('l'));
+      const created = await client.create(spec('a'));
+      await client.replace(spec('a'), created.resourceVersion);
+      expect(await client.get()).not.toBeNull();
+      const stop = new AbortController();
+      await client.watch(() => stop.abort(), { signal: stop.signal });
+    } finally {
+      unsubscribe('undici:client:connected', onConnected);
+    }
+    expect(protocols.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(protocols)).toEqual(new Set(['http/1.1']));
   });
 });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import { type Db, MongoClient } from 'mongodb';
 import { inject } from 'vitest';
+import { http1Only } from '../../src/election/kube-config.ts';
 
 export function stack() {
   return inject('stack');
@@ -11,7 +12,8 @@ export function stack() {
 export function adminKubeConfig(): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(stack().kube.kubeconfig);
-  return kc;
+  // As the app's own clients (issue 9): an aborted HTTP/2 write can hang the test worker.
+  return http1Only(kc);
 }
 
 /** A KubeConfig that authenticates with a bearer token (e.g. a ServiceAccount's). */
@@ -23,7 +25,7 @@ export function tokenKubeConfig(token: string, namespace = 'default'): k8s.KubeC
     contexts: [{ name: 'x', cluster: 'c', user: 'u', namespace }],
     currentContext: 'x',
   });
-  return kc;
+  return http1Only(kc);
 }
 
 export function uniqueName(prefix: string): string {
