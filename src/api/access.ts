@@ -90,11 +90,18 @@ export async function authorizedSchedule(
  * (a ServiceAccount's namespace, or `default`). A body naming another namespace than the path
  * is a 400, as in Kubernetes.
  */
-export function namespaceForCreate(c: Context<AppEnv>, input: ScheduleInput): string {
+export function namespaceForCreate(c: Context<AppEnv>, body: unknown): string | null {
   const inPath = pathNamespace(c);
-  if (inPath !== undefined && input.namespace !== undefined && input.namespace !== inPath)
-    throw namespaceMismatch(input.namespace, inPath, 'the path');
-  return inPath ?? input.namespace ?? defaultNamespaceOf(c.var.principal);
+  // Read from the body as sent, so the caller is authorized before the body is judged (as
+  // Kubernetes does): a caller who may not create there learns nothing from validation errors.
+  const raw = (body as { namespace?: unknown } | null)?.namespace;
+  const given = typeof raw === 'string' ? raw : undefined;
+  if (inPath !== undefined && given !== undefined && given !== inPath)
+    throw namespaceMismatch(given, inPath, 'the path');
+  // A malformed one names no namespace to authorize in: null, and the caller's validation then
+  // reports it beside every other problem of the body.
+  if (given !== undefined && !NamespaceSchema.safeParse(given).success) return null;
+  return inPath ?? given ?? defaultNamespaceOf(c.var.principal);
 }
 
 /** A replace or patch may restate the namespace but not change it. */

@@ -197,6 +197,12 @@ describe('authorization by SubjectAccessReview', () => {
     expect(create.body.detail).toBe(
       `system:serviceaccount:${a}:viewer may not create schedules.leasecron.io in namespace '${a}'`,
     );
+    // Authorized before the body is judged, as Kubernetes does: an invalid body is a 403 too.
+    const invalid = await send(h.app, 'POST', `/api/v1/namespaces/${a}/schedules`, {
+      body: { name: 'Not A Name' },
+      headers: bearer(tokens.viewerA),
+    });
+    expect(invalid.status).toBe(403);
     expect(await fingerprint(h.db)).toEqual(before);
   });
 

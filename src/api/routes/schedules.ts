@@ -88,9 +88,10 @@ export function registerScheduleRoutes(app: Hono<AppEnv>, deps: ApiDeps): void {
     });
 
     app.post(collection, limit, async (c) => {
-      const input = validated(await readJsonBody(c, JSON_TYPES), rules);
-      const namespace = namespaceForCreate(c, input);
+      const body = await readJsonBody(c, JSON_TYPES);
+      const namespace = namespaceForCreate(c, body) ?? validated(body, rules).namespace!;
       await requireAccess(c, auth, scheduleAttributes('create', namespace));
+      const input = validated(body, rules);
       await requireJobPermissions(c, auth, namespace, input);
       const created = await c.var.stores.schedules.create({ ...input, namespace }, now());
       c.header('location', selfPath(c, namespace, created.id));
