@@ -13,20 +13,8 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((e) => e.stop()));
 });
 
-// Quarantined (printed, opt in with LEASECRON_SAME_IDENTITY=1): in 4 of about 16 full runs on a
-// loaded machine the vitest worker running this file grew to 20-23 GB (RSS rising ~100 MB/s at
-// low CPU, falling back at each GC, so on the heap) until the kernel's OOM killer ended it, which
-// fails the whole run. Not yet understood; issue 9's closing note has what is known. The nonce
-// logic it proves is also covered by the pure decide() table tests.
-const RUN = process.env.LEASECRON_SAME_IDENTITY === '1';
-if (!RUN) {
-  console.log(
-    '[same-identity] skipped: its worker was OOM-killed (20+ GB) in 4 of ~16 full runs; set LEASECRON_SAME_IDENTITY=1 to run it',
-  );
-}
-
 describe('two processes with one identity', () => {
-  it.skipIf(!RUN)('never lead at the same time; the second waits until the first is gone', async () => {
+  it('never lead at the same time; the second waits until the first is gone', async () => {
     const ns = await createNamespace('elect-twins');
     const first = recordedElector('twin', leaseClient(adminKubeConfig(), ns));
     running.push(first.elector);
