@@ -5,7 +5,7 @@
 // every other test file. The app runs with the documented default timeouts (API_DB_TIMEOUT_MS
 // 1500, READY_TIMEOUT_MS 1000), so this also checks that the defaults meet the contract.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
 import { createNamespace, stack, uniqueName } from '../helpers/clients.ts';
 import { type StartedMongo, startMongo } from '../stack/mongo.ts';
 import { freePort } from '../stack/ports.ts';
-import { isAlive, stopProcess } from '../stack/processes.ts';
+import { freezeProcess, isAlive, stopProcess } from '../stack/processes.ts';
 import { type Replica, startReplica, stopReplica, waitReady } from '../stack/replicas.ts';
 import { provisionMongo } from '../stack/stack.ts';
 import { PROBLEM, type Sent, send, T0, validBody } from './api-harness.ts';
@@ -41,9 +41,20 @@ let frozen = false;
 let replica: Replica | undefined;
 
 const serverPid = () => mongo.procs[0]!.pid;
-function freeze(): void {
-  process.kill(serverPid(), 'SIGSTOP');
+/** The server process's state letter from /proc (T: stopped), for failure messages. */
+const serverState = (): string => {
+  try {
+    return readFileSync(`/proc/${serverPid()}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .slice(0, 1);
+  } catch {
+    return '?';
+  }
+};
+async function freeze(): Promise<void> {
   frozen = true;
+  // Returns once the server really is stopped, not when the signal is merely queued.
+  if (!(await freezeProcess(mongo.procs[0]!))) throw new Error('the database server did not stop');
 }
 function thaw(): void {
   if (!frozen) return;
@@ -132,7 +143,7 @@ describe('MongoDB frozen (SIGSTOP)', () => {
     expect(before.status).toBe(201);
     expect((await timed('GET', '/readyz')).status).toBe(200);
 
-    freeze();
+    await freeze();
     try {
       // Two rounds: the second meets a pool whose connections the first left waiting on the server.
       for (const round of [1, 2]) {
@@ -148,7 +159,10 @@ describe('MongoDB frozen (SIGSTOP)', () => {
         expect(ready.ms, `round ${round}: /readyz answered after ${Math.round(ready.ms)} ms`).toBeLessThan(
           CONTRACT_MS,
         );
-        expect(ready.status).toBe(503);
+        expect(
+          ready.status,
+          `round ${round}: /readyz in ${Math.round(ready.ms)} ms; server state now ${serverState()}`,
+        ).toBe(503);
         expect(ready.headers.get('content-type')).toBe(PROBLEM);
       }
     } finally {
@@ -203,7 +217,7 @@ describe('MongoDB frozen (SIGSTOP)', () => {
     };
     expect((await get('/api/v1/schedules')).status).toBe(200);
 
-    freeze();
+    await freeze();
     try {
       const [list, ready] = await Promise.all([get('/api/v1/schedules'), get('/readyz')]);
       expect(list.ms, `GET list answered after ${Math.round(list.ms)} ms`).toBeLessThan(CONTRACT_MS);

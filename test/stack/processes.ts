@@ -6,7 +6,7 @@
 // replica that had already exited once killed a vitest worker instead. Every signal goes
 // through `signal()`, which checks that the pid still names the process we started.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync } from 'node:fs';
 
 /** A process as we started it: its pid and its start time (clock ticks since boot, from /proc). */
 export interface ProcRef {
@@ -114,6 +114,39 @@ export function signal(p: number | ProcRef, sig: NodeJS.Signals): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * SIGSTOP, then waits until every thread of the process is stopped (state T in /proc), at most
+ * `timeoutMs`; false if it never got there. kill(2) only queues the signal: a thread inside an
+ * uninterruptible syscall (a write or fsync, state D) runs on until it returns, and a test that
+ * sends a request right after SIGSTOP saw a "frozen" database answer it in 3 ms (issue 9).
+ */
+export async function freezeProcess(p: number | ProcRef, timeoutMs = 2000): Promise<boolean> {
+  if (!signal(p, 'SIGSTOP')) return false;
+  const pid = ref(p).pid;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (allThreadsStopped(pid)) return true;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return false;
+}
+
+function allThreadsStopped(pid: number): boolean {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false;
+  }
+  return tasks.every((tid) => {
+    try {
+      return /^\d+ \(.*\) [tT] /s.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+    } catch {
+      return true; // a thread that ended meanwhile is not running either
+    }
+  });
 }
 
 export async function stopProcess(p: number | ProcRef, graceMs = 5000): Promise<void> {

@@ -3,8 +3,9 @@
 // killed a vitest worker.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isAlive, procStart, signal, startProcess, stopProcess } from '../stack/processes.ts';
+import { freezeProcess, isAlive, procStart, signal, startProcess, stopProcess } from '../stack/processes.ts';
 
 describe('process identity', () => {
   it('reads a start time for a live process and none for a pid that does not exist', () => {
@@ -37,5 +38,23 @@ describe('process identity', () => {
     await stopProcess(child.pid!, 2000);
     await exited;
     expect(isAlive(child.pid!)).toBe(false);
+  });
+
+  it('freezeProcess returns once every thread is stopped, not when SIGSTOP is merely queued', async () => {
+    // A multi-threaded busy process (node with its worker threads), the kind a frozen database is.
+    const p = startProcess('busy', process.execPath, ['-e', 'for (;;) {}'], { logFile: '/dev/null' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await freezeProcess(p)).toBe(true);
+      const states = readdirSync(`/proc/${p.pid}/task`).map(
+        (tid) => /\) (\S) /.exec(readFileSync(`/proc/${p.pid}/task/${tid}/stat`, 'utf8'))?.[1],
+      );
+      expect(states.length).toBeGreaterThan(1);
+      expect(states.every((s) => s === 'T' || s === 't')).toBe(true);
+    } finally {
+      signal(p, 'SIGCONT');
+      await stopProcess(p, 2000);
+    }
+    expect(await freezeProcess(p)).toBe(false); // gone: nothing to freeze
   });
 });
