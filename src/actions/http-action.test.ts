@@ -90,7 +90,14 @@ function action(overrides: Partial<HttpActionConfig> = {}): HttpActionConfig {
 }
 
 // The sink listens on loopback, which the egress policy refuses unless allowed.
-const run = createHttpAction({ egress: createEgressPolicy({ allow: cidrs('127.0.0.1/32') }) });
+const allowLoopback = () => createEgressPolicy({ allow: cidrs('127.0.0.1/32') });
+const run = createHttpAction({ egress: allowLoopback() });
+
+/** Sends to the sink by the name `sink.test` (its port), resolved by `lookup`, loopback allowed. */
+function sendViaName(lookup: EgressLookup) {
+  const send = createHttpAction({ egress: allowLoopback(), lookup });
+  return send(action({ url: `${baseUrl.replace('127.0.0.1', 'sink.test')}/hook` }), ctx());
+}
 
 describe('http action on the wire', () => {
   it('sends the leasecron headers, user headers and a JSON body', async () => {
@@ -320,14 +327,7 @@ describe('egress policy: refused addresses are never sent to', () => {
         { address: '169.254.169.254', family: 4 },
       ]);
     };
-    const allowLoopback = createHttpAction({
-      egress: createEgressPolicy({ allow: cidrs('127.0.0.1/32') }),
-      lookup: resolver,
-    });
-    const result = await allowLoopback(
-      action({ url: `${baseUrl.replace('127.0.0.1', 'sink.test')}/hook` }),
-      ctx(),
-    );
+    const result = await sendViaName(resolver);
     expect(result).toMatchObject({ status: 'failed', attempts: 0 });
     expect(result.error).toMatch(
       /^egress refused: sink\.test resolves to 169\.254\.169\.254, which is link-local/,
@@ -339,14 +339,7 @@ describe('egress policy: refused addresses are never sent to', () => {
   it('delivers through a name whose addresses are all allowed', async () => {
     const resolver: EgressLookup = (_hostname, _options, callback) =>
       callback(null, [{ address: '127.0.0.1', family: 4 }]);
-    const allowLoopback = createHttpAction({
-      egress: createEgressPolicy({ allow: cidrs('127.0.0.1/32') }),
-      lookup: resolver,
-    });
-    const result = await allowLoopback(
-      action({ url: `${baseUrl.replace('127.0.0.1', 'sink.test')}/hook` }),
-      ctx(),
-    );
+    const result = await sendViaName(resolver);
     expect(result).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(seen[0]!.headers.host).toBe(`sink.test:${new URL(baseUrl).port}`);
   });
@@ -356,14 +349,7 @@ describe('egress policy: refused addresses are never sent to', () => {
     let calls = 0;
     const rebinding: EgressLookup = (_hostname, _options, callback) =>
       callback(null, [{ address: calls++ === 0 ? '127.0.0.1' : '169.254.169.254', family: 4 }]);
-    const allowLoopback = createHttpAction({
-      egress: createEgressPolicy({ allow: cidrs('127.0.0.1/32') }),
-      lookup: rebinding,
-    });
-    const result = await allowLoopback(
-      action({ url: `${baseUrl.replace('127.0.0.1', 'sink.test')}/hook` }),
-      ctx(),
-    );
+    const result = await sendViaName(rebinding);
     expect(result).toMatchObject({ status: 'failed', attempts: 1 });
     expect(result.error).toMatch(/^egress refused: sink\.test resolves to 169\.254\.169\.254/);
     expect(seen).toHaveLength(1);
