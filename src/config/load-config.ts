@@ -12,6 +12,7 @@ import {
   isDns1123Label,
   isDns1123Subdomain,
   isLabelKey,
+  mongoUriHasCredentials,
   ok,
   type Parsed,
   parseBoolean,
@@ -129,7 +130,7 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
       `${missing} must be set together with ${missing === 'MONGODB_USERNAME' ? 'MONGODB_PASSWORD' : 'MONGODB_USERNAME'}`,
     );
   } else if (mongodbUsername !== undefined && mongodbPassword !== undefined) {
-    if (hasUserInfo(mongodbUri))
+    if (mongoUriHasCredentials(mongodbUri))
       report(
         'MONGODB_USERNAME',
         'MONGODB_USERNAME/MONGODB_PASSWORD and credentials in MONGODB_URI: give them one way only',
@@ -251,13 +252,6 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
     readyTimeoutMs,
     egress,
   });
-}
-
-/** Whether a connection string carries `user[:password]@` before its hosts. */
-function hasUserInfo(uri: string): boolean {
-  const afterScheme = uri.replace(/^[a-z+]+:\/\//i, '');
-  const authority = afterScheme.split(/[/?]/)[0] ?? '';
-  return authority.includes('@');
 }
 
 /** What shutdown keeps back from the drain: aborting and recording the runs still going,

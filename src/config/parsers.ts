@@ -69,10 +69,7 @@ export function parseMongoDbName(raw: string): Parsed<string> {
 export function parseMongoUri(raw: string): Parsed<string> {
   const scheme = /^(mongodb|mongodb\+srv):\/\//.exec(raw);
   if (scheme === null) return fail('must start with mongodb:// or mongodb+srv://');
-  const afterScheme = raw.slice(scheme[0].length);
-  const end = afterScheme.search(/[/?]/);
-  const authority = end === -1 ? afterScheme : afterScheme.slice(0, end);
-  const rest = end === -1 ? '' : afterScheme.slice(end);
+  const { authority, rest } = splitAuthority(raw.slice(scheme[0].length));
   if (rest.startsWith('?')) return fail('must have a "/" between the hosts and the "?" options');
   const parts = authority.split('@');
   if (parts.length > 2) return fail('must percent-encode "@" in the user name or password');
@@ -83,6 +80,19 @@ export function parseMongoUri(raw: string): Parsed<string> {
     return fail('must name exactly one host without a port when using mongodb+srv://');
   }
   return ok(raw);
+}
+
+/** `user:pass@host1,host2` and the `/db?options` after it, from what follows the scheme. */
+function splitAuthority(afterScheme: string): { authority: string; rest: string } {
+  const end = afterScheme.search(/[/?]/);
+  return end === -1
+    ? { authority: afterScheme, rest: '' }
+    : { authority: afterScheme.slice(0, end), rest: afterScheme.slice(end) };
+}
+
+/** Whether a connection string carries `user[:password]@` before its hosts. */
+export function mongoUriHasCredentials(raw: string): boolean {
+  return splitAuthority(raw.replace(/^[a-z+]+:\/\//i, '')).authority.includes('@');
 }
 
 function isMongoHost(h: string): boolean {
