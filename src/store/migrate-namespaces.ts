@@ -34,6 +34,9 @@ export function legacyNamespace(doc: LegacyDoc, jobDefaultNamespace: string): st
 /** Gives every schedule without a namespace its namespace; returns how many it moved. */
 export async function migrateNamespaces(db: Db, opts: { jobDefaultNamespace: string }): Promise<number> {
   const col = db.collection<ScheduleDoc>('schedules');
+  // The old index goes only once nothing is left to move: without it there is nothing to do, and
+  // every later start-up skips the two collection scans below.
+  if (!(await col.indexes()).some((i) => i.name === 'name_unique')) return 0;
   let moved = 0;
   let batch: AnyBulkWriteOperation<ScheduleDoc>[] = [];
   const flush = async () => {
