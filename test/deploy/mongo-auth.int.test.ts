@@ -4,7 +4,7 @@
 // first without it, as its documentation says), and a real replica process must serve the API and
 // fire schedules through the change stream with those credentials, and refuse to become ready with
 // a wrong password.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,20 +60,18 @@ afterAll(async () => {
   if (mongo) await stopServer(mongo);
 });
 
-function replicaWith(env: Record<string, string>, name: string): Promise<Replica> {
-  return (async () => {
-    const port = await freePort();
-    const replica = startReplica(
-      { ...stack(), mongo: { ...mongo.info, uri: `${mongo.info.uri}&authSource=${DB}` } },
-      { identity: name, port, logFile: join(dir, `${name}.log`) },
-      {
-        entry: 'src/main.ts',
-        env: { POD_NAMESPACE: await createNamespace('mongo-auth'), MONGODB_DB: DB, ...env },
-      },
-    );
-    replicas.push(replica);
-    return replica;
-  })();
+async function replicaWith(env: Record<string, string>, name: string): Promise<Replica> {
+  const port = await freePort();
+  const replica = startReplica(
+    { ...stack(), mongo: { ...mongo.info, uri: `${mongo.info.uri}&authSource=${DB}` } },
+    { identity: name, port, logFile: join(dir, `${name}.log`) },
+    {
+      entry: 'src/main.ts',
+      env: { POD_NAMESPACE: await createNamespace('mongo-auth'), MONGODB_DB: DB, ...env },
+    },
+  );
+  replicas.push(replica);
+  return replica;
 }
 
 describe('MongoDB with SCRAM users', () => {
@@ -125,7 +123,6 @@ describe('MongoDB with SCRAM users', () => {
     await expect(waitReady(replica, 8000)).rejects.toThrow();
     const ready = await fetch(`http://127.0.0.1:${replica.port}/readyz`);
     expect(ready.status).toBe(503);
-    const { readFileSync } = await import('node:fs');
     expect(readFileSync(replica.logFile, 'utf8')).toMatch(/Authentication failed/i);
     expect(readFileSync(replica.logFile, 'utf8')).not.toContain('not-the-password-42');
   });
