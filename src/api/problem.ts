@@ -11,6 +11,7 @@ import {
   InvalidCursorError,
   InvalidStoredScheduleError,
   NotFoundError,
+  OwnedScheduleError,
   StoreUnavailableError,
   VersionConflictError,
 } from '../store/errors.ts';
@@ -84,6 +85,16 @@ export function toApiError(err: unknown): ApiError | null {
     return new ApiError(409, err.message, {
       errors: [
         { field: 'name', message: `already used by another schedule in namespace '${err.namespace}'` },
+      ],
+      cause: err,
+    });
+  if (err instanceof OwnedScheduleError)
+    return new ApiError(409, err.message, {
+      errors: [
+        {
+          field: '',
+          message: `owned by Schedule ${err.source.namespace}/${err.source.name} (uid ${err.source.uid})`,
+        },
       ],
       cause: err,
     });

@@ -29,7 +29,7 @@ export function runResource(run: Run): RunResponse {
   };
 }
 
-const SERVER_FIELDS = ['id', 'version', 'createdAt', 'updatedAt', 'nextRunAt'] as const;
+const SERVER_FIELDS = ['id', 'version', 'createdAt', 'updatedAt', 'nextRunAt', 'source'] as const;
 
 /** The schedule as a client would PUT it: what PATCH merges into. */
 export function inputRepresentation(schedule: Schedule): Record<string, unknown> {
@@ -40,6 +40,6 @@ export function inputRepresentation(schedule: Schedule): Record<string, unknown>
 
 /** The stored schedule without its server fields, as the store's replace() takes it. */
 export function storedInput(schedule: Schedule): ScheduleInput {
-  const { id: _id, version: _v, createdAt: _c, updatedAt: _u, ...input } = schedule;
+  const { id: _id, version: _v, createdAt: _c, updatedAt: _u, source: _s, ...input } = schedule;
   return input;
 }

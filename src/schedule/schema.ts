@@ -292,6 +292,24 @@ function bothInstantsParsed(value: unknown): boolean {
   return startAt instanceof Date && endAt instanceof Date;
 }
 
+/**
+ * The Kubernetes object a schedule is declared by (issue 12): the controller on the leader keeps
+ * it in step with a `schedules.leasecron.io` object, and the API refuses to change or delete it.
+ */
+export const ScheduleSourceSchema = z
+  .strictObject({
+    kind: z.literal('Schedule'),
+    apiVersion: z.string().max(253),
+    namespace: dnsLabel('namespace'),
+    name: z.string().min(1).max(253),
+    uid: z.string().min(1).max(128),
+    generation: z.int().min(0),
+  })
+  .meta({
+    description:
+      'Present when the schedule is declared by a Schedule object (kubectl apply): change or delete that object, not this resource (the API answers 409).',
+  });
+
 export const ScheduleResponseSchema = z
   .strictObject({
     id: z.string().meta({ description: 'Server-assigned id.' }),
@@ -308,6 +326,7 @@ export const ScheduleResponseSchema = z
     misfire: MisfireSchema,
     labels: LabelsSchema,
     description: DescriptionSchema.optional(),
+    source: ScheduleSourceSchema.optional(),
     createdAt: IsoDateTimeSchema,
     updatedAt: IsoDateTimeSchema,
     nextRunAt: IsoDateTimeSchema.nullable().meta({
@@ -337,9 +356,12 @@ export type Labels = z.output<typeof LabelsSchema>;
 export type ScheduleInput = z.output<typeof ScheduleInputSchema>;
 /** What a client may send (defaults optional, instants as strings). */
 export type ScheduleInputBody = z.input<typeof ScheduleInputSchema>;
+export type ScheduleSource = z.output<typeof ScheduleSourceSchema>;
 /** A stored schedule; all instants are Dates. */
 export type Schedule = Omit<ScheduleInput, 'namespace'> & {
   namespace: string;
+  /** the Schedule object that declares it; absent for schedules made through the API */
+  source?: ScheduleSource;
   id: string;
   version: number;
   createdAt: Date;
@@ -401,6 +423,7 @@ export function toScheduleResponse(schedule: Schedule, nextRunAt: Date | null): 
     nextRunAt: nextRunAt?.toISOString() ?? null,
   };
   if (schedule.description !== undefined) response.description = schedule.description;
+  if (schedule.source !== undefined) response.source = schedule.source;
   return response;
 }
 

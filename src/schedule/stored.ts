@@ -20,6 +20,7 @@ import {
   NameSchema,
   NamespaceSchema,
   type Schedule,
+  ScheduleSourceSchema,
   ScheduleSpecSchema,
 } from './schema.ts';
 
@@ -43,6 +44,7 @@ export const StoredScheduleSchema = z
     misfire: MisfireSchema.prefault({}),
     labels: LabelsSchema.default({}),
     description: DescriptionSchema.optional(),
+    source: ScheduleSourceSchema.optional(),
     createdAt: StoredDateSchema,
     updatedAt: StoredDateSchema,
   })

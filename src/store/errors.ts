@@ -1,6 +1,7 @@
 // Store errors as classes, so the API and the engine decide with `instanceof`
 // (409 vs 412 vs 503, retry vs give up) rather than by matching message text.
 import type { FieldError } from '../schedule/field-errors.ts';
+import type { ScheduleSource } from '../schedule/schema.ts';
 import { describeProblems, type InvalidStoredSchedule } from '../schedule/stored.ts';
 
 export class StoreError extends Error {
@@ -24,6 +25,35 @@ export class DuplicateNameError extends StoreError {
     super(`a schedule named '${scheduleName}' already exists in namespace '${namespace}'`, options);
     this.scheduleName = scheduleName;
     this.namespace = namespace;
+  }
+}
+
+/**
+ * The schedule is declared by a Schedule object (issue 12): only the controller changes it, so
+ * the object in Kubernetes stays the truth (a GitOps tool would undo a change made here anyway).
+ */
+export class OwnedScheduleError extends StoreError {
+  override name = 'OwnedScheduleError';
+  readonly id: string;
+  readonly source: ScheduleSource;
+  constructor(id: string, source: ScheduleSource) {
+    super(
+      `schedule '${id}' is declared by the Schedule object ${source.namespace}/${source.name} (${source.apiVersion}); change or delete that object instead (kubectl edit schedules.leasecron.io/${source.name} -n ${source.namespace})`,
+    );
+    this.id = id;
+    this.source = source;
+  }
+}
+
+/** The name is held in its namespace by a schedule made through the API: a Schedule object cannot take it over. */
+export class NameTakenError extends StoreError {
+  override name = 'NameTakenError';
+  readonly scheduleId: string;
+  constructor(scheduleName: string, namespace: string, scheduleId: string) {
+    super(
+      `a schedule named '${scheduleName}' made through the API (id ${scheduleId}) already exists in namespace '${namespace}'; delete it or rename this object`,
+    );
+    this.scheduleId = scheduleId;
   }
 }
 

@@ -3,7 +3,7 @@
 // update, and the change stream feeds the leader's engine. Documents are decoded on
 // every read (schedule/stored.ts): one written around the API that is not a valid
 // schedule is reported as such, never handed on as a Schedule.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ChangeStream, ChangeStreamDocument, Collection, Db, Filter } from 'mongodb';
 import {
   DEFAULT_NAMESPACE,
@@ -11,6 +11,8 @@ import {
   NamespaceSchema,
   type Schedule,
   type ScheduleInput,
+  type ScheduleSource,
+  ScheduleSourceSchema,
 } from '../schedule/schema.ts';
 import { type DecodedSchedule, decodeStoredSchedule } from '../schedule/stored.ts';
 import { decodeCursor, pageOf } from './cursor.ts';
@@ -18,7 +20,9 @@ import {
   ChangeHistoryLostError,
   DuplicateNameError,
   InvalidStoredScheduleError,
+  NameTakenError,
   NotFoundError,
+  OwnedScheduleError,
   VersionConflictError,
 } from './errors.ts';
 import { isDuplicateKey, mapMongoError, rethrow } from './mongo-errors.ts';
@@ -36,7 +40,47 @@ import type {
  * `app.kubernetes.io/name` contain dots, which a `labels.<key>` query path would
  * read as nesting. An `$all` on the pairs matches them exactly, with an index.
  */
-export type ScheduleDoc = Omit<Schedule, 'id'> & { _id: string; labelPairs?: string[] };
+export type ScheduleDoc = Omit<Schedule, 'id'> & {
+  _id: string;
+  labelPairs?: string[];
+  /** storage-only: digest of the input a Schedule object last mapped to (applyOwned skips equal ones) */
+  sourceDigest?: string;
+};
+
+/** Optional fields a replace must remove when the new input leaves them out. */
+const OPTIONAL_FIELDS = ['description', 'startAt', 'endAt', 'maxRuns'] as const;
+
+function unsetAbsent(input: ScheduleInput): Record<string, ''> {
+  const unset: Record<string, ''> = {};
+  for (const k of OPTIONAL_FIELDS) if (!(k in input)) unset[k] = '';
+  return unset;
+}
+
+/** The owner a stored document names, for the 409 (a malformed one is still an owner). */
+function ownerOf(doc: { source?: unknown }): ScheduleSource {
+  const parsed = ScheduleSourceSchema.safeParse(doc.source);
+  if (parsed.success) return parsed.data;
+  const raw = (doc.source ?? {}) as Partial<Record<keyof ScheduleSource, unknown>>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : '?');
+  return {
+    kind: 'Schedule',
+    apiVersion: text(raw.apiVersion),
+    namespace: text(raw.namespace),
+    name: text(raw.name),
+    uid: text(raw.uid),
+    generation: typeof raw.generation === 'number' ? raw.generation : 0,
+  };
+}
+
+/** What applyOwned compares: the mapped input and the object's identity. */
+function sourceDigest(input: ScheduleInput, source: ScheduleSource): string {
+  return createHash('sha256')
+    .update(JSON.stringify([input, source.uid]))
+    .digest('base64url');
+}
+
+/** Attempts of applyOwned's read-then-conditional-write before it reports a conflict. */
+const APPLY_ATTEMPTS = 5;
 
 /** A document this process just built from a validated input (create): no need to decode it. */
 function toSchedule(doc: ScheduleDoc): Schedule {
@@ -130,12 +174,13 @@ export class MongoScheduleStore implements ScheduleStore {
       _id: id,
       createdAt: { $type: 'date' },
       version: opts.ifVersion ?? { $gte: 1 },
+      // declared by a Schedule object: only applyOwned writes it
+      source: { $exists: false },
     };
     // The namespace never changes (the API refuses a different one): not written at all.
     const { name: _n, namespace: _ns, ...fields } = input;
     // Fields absent from the new input (e.g. `description`) must disappear: $unset them.
-    const unset: Record<string, ''> = {};
-    for (const k of ['description', 'startAt', 'endAt', 'maxRuns']) if (!(k in input)) unset[k] = '';
+    const unset = unsetAbsent(input);
     let updated: ScheduleDoc | null;
     try {
       updated = await this.#col.findOneAndUpdate(
@@ -162,6 +207,7 @@ export class MongoScheduleStore implements ScheduleStore {
     if (updated) return decoded(updated);
     const current = await this.#col.findOne({ _id: id }).catch(rethrow);
     if (!current) throw new NotFoundError(id);
+    if (current.source !== undefined) throw new OwnedScheduleError(id, ownerOf(current));
     if (opts.ifVersion !== undefined && current.version !== opts.ifVersion)
       throw new VersionConflictError(opts.ifVersion, current.version);
     const d = decodeStoredSchedule(current);
@@ -170,14 +216,90 @@ export class MongoScheduleStore implements ScheduleStore {
   }
 
   async delete(id: string, opts: { ifVersion?: number } = {}): Promise<boolean> {
-    const filter: Filter<ScheduleDoc> = { _id: id };
+    const filter: Filter<ScheduleDoc> = { _id: id, source: { $exists: false } };
     if (opts.ifVersion !== undefined) filter.version = opts.ifVersion;
     const r = await this.#col.deleteOne(filter).catch(rethrow);
     if (r.deletedCount === 1) return true;
-    if (opts.ifVersion === undefined) return false;
-    const current = await this.#col.findOne({ _id: id }, { projection: { version: 1 } }).catch(rethrow);
+    const current = await this.#col
+      .findOne({ _id: id }, { projection: { version: 1, source: 1 } })
+      .catch(rethrow);
     if (!current) return false;
+    if (current.source !== undefined) throw new OwnedScheduleError(id, ownerOf(current));
+    if (opts.ifVersion === undefined) return false; // deleted meanwhile, then recreated? gone for us
     throw new VersionConflictError(opts.ifVersion, current.version);
+  }
+
+  async applyOwned(
+    input: ScheduleInput,
+    source: ScheduleSource,
+    now: Date,
+  ): Promise<{ schedule: Schedule; changed: boolean }> {
+    const namespace = source.namespace;
+    const digest = sourceDigest(input, source);
+    for (let attempt = 1; ; attempt++) {
+      const existing = await this.#col.findOne({ namespace, name: input.name }).catch(rethrow);
+      if (existing && existing.source === undefined)
+        throw new NameTakenError(input.name, namespace, existing._id);
+      if (existing && existing.sourceDigest === digest && ownerOf(existing).generation === source.generation)
+        return { schedule: decoded(existing), changed: false };
+      try {
+        if (!existing || ownerOf(existing).uid !== source.uid) {
+          // A new object (or one deleted and created again while no controller ran): a new
+          // schedule, with its own id, run history and maxRuns count.
+          if (existing) {
+            const gone = await this.#col.deleteOne({ _id: existing._id, version: existing.version });
+            if (gone.deletedCount === 0) continue;
+          }
+          const doc = {
+            ...input,
+            namespace,
+            _id: randomUUID(),
+            version: 1,
+            createdAt: now,
+            updatedAt: now,
+            source,
+          } as ScheduleDoc;
+          await this.#col.insertOne({ ...doc, labelPairs: labelPairs(input.labels), sourceDigest: digest });
+          return { schedule: toSchedule(doc), changed: true };
+        }
+        const { name: _n, namespace: _ns, ...fields } = input;
+        const unset = unsetAbsent(input);
+        const updated = await this.#col.findOneAndUpdate(
+          { _id: existing._id, version: existing.version },
+          {
+            $set: {
+              ...fields,
+              source,
+              sourceDigest: digest,
+              updatedAt: now,
+              labelPairs: labelPairs(input.labels),
+            } as Partial<ScheduleDoc>,
+            $inc: { version: 1 },
+            ...(Object.keys(unset).length ? { $unset: unset } : {}),
+          },
+          { returnDocument: 'after' },
+        );
+        if (updated) return { schedule: decoded(updated), changed: true };
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw mapMongoError(err);
+        // another writer took the name between the read and the write: read again
+      }
+      if (attempt >= APPLY_ATTEMPTS)
+        throw new VersionConflictError(existing?.version ?? 0, existing?.version ?? 0);
+    }
+  }
+
+  async deleteOwned(uid: string): Promise<boolean> {
+    const r = await this.#col.deleteOne({ 'source.uid': uid }).catch(rethrow);
+    return r.deletedCount === 1;
+  }
+
+  async ownedIn(namespace: string): Promise<{ id: string; name: string; uid: string }[]> {
+    const docs = await this.#col
+      .find({ namespace, 'source.uid': { $exists: true } }, { projection: { _id: 1, name: 1, source: 1 } })
+      .toArray()
+      .catch(rethrow);
+    return docs.map((d) => ({ id: d._id, name: String(d.name), uid: ownerOf(d).uid }));
   }
 
   async locate(id: string): Promise<{ namespace: string; name: string | null } | null> {

@@ -1,6 +1,6 @@
 // The narrow storage interfaces that the API and the engine use. Neither imports
 // the MongoDB driver: they talk to these, and mongo-*.ts implement them.
-import type { Schedule, ScheduleInput } from '../schedule/schema.ts';
+import type { Schedule, ScheduleInput, ScheduleSource } from '../schedule/schema.ts';
 import type { DecodedSchedule, InvalidStoredSchedule } from '../schedule/stored.ts';
 
 export interface Page<T> {
@@ -25,6 +25,7 @@ export interface ScheduleStore {
   list(query: ListSchedulesQuery): Promise<Page<Schedule>>;
   /**
    * Full replace; `ifVersion` makes it conditional (VersionConflictError when it differs).
+   * OwnedScheduleError when a Schedule object declares it (as for delete).
    * InvalidStoredScheduleError (nothing written) when the stored document has no creation
    * date or version to keep.
    */
@@ -37,6 +38,21 @@ export interface ScheduleStore {
    * missing or malformed namespace reads as `default`, a missing or malformed name as null.
    */
   locate(id: string): Promise<{ namespace: string; name: string | null } | null>;
+  /**
+   * Writes the schedule a Schedule object declares (issue 12), keyed by its namespace and name:
+   * inserts it, replaces it when the input or the object's generation changed (version + 1), or
+   * leaves it when nothing did (`changed: false`). An object with a new uid starts a new schedule.
+   * NameTakenError when a schedule made through the API holds the name.
+   */
+  applyOwned(
+    input: ScheduleInput,
+    source: ScheduleSource,
+    now: Date,
+  ): Promise<{ schedule: Schedule; changed: boolean }>;
+  /** Deletes the schedule declared by the object with this uid; false when there is none. */
+  deleteOwned(uid: string): Promise<boolean>;
+  /** The schedules of a namespace that Schedule objects declare. */
+  ownedIn(namespace: string): Promise<{ id: string; name: string; uid: string }[]>;
   /** The namespaces that hold at least one schedule, sorted. */
   namespaces(): Promise<string[]>;
   /** Every stored document, decoded, in id order: the engine's snapshot. */
