@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serve } from '@hono/node-server';
-import { BatchV1Api } from '@kubernetes/client-node';
+import { BatchV1Api, EventsV1Api } from '@kubernetes/client-node';
 import { MongoClient } from 'mongodb';
 import { createHttpAction } from './actions/http-action.ts';
 import { createKubernetesJobAction } from './actions/kubernetes-job-action.ts';
@@ -16,12 +16,14 @@ import { createActionRunner } from './actions/runner.ts';
 import { createApp } from './api/app.ts';
 import { buildAuth } from './auth/build.ts';
 import { type Config, ConfigError, loadConfig } from './config/load-config.ts';
+import { ScheduleController } from './crd/controller.ts';
+import { EventRecorder } from './crd/events.ts';
 import { createElector } from './election/create-elector.ts';
 import { fitToLead } from './election/decide.ts';
 import { FitnessProbe } from './election/fitness-probe.ts';
 import { loadKubeConfig } from './election/kube-config.ts';
 import { Engine } from './engine/engine.ts';
-import type { EngineMetrics } from './engine/types.ts';
+import type { EngineMetrics, RunObserver } from './engine/types.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { ensureIndexes } from './store/indexes.ts';
@@ -113,7 +115,25 @@ async function main(): Promise<void> {
       allowedNamespaces: config.jobNamespaces,
     }),
   });
+  // The Schedule controller (issue 12) runs beside the engine, one per leadership term.
+  const events = new EventRecorder({
+    events: kubeConfig.makeApiClient(EventsV1Api),
+    controller: 'leasecron.io/scheduler',
+    instance: config.podName,
+    logger,
+  });
+  let controller: { instance: ScheduleController; observer: RunObserver } | null = null;
+  const stopController = async () => {
+    const c = controller;
+    controller = null;
+    await c?.instance.stop();
+  };
   const engine = new Engine({
+    observer: {
+      started: (...a) => controller?.observer.started(...a),
+      finished: (...a) => controller?.observer.finished(...a),
+      passedOver: (...a) => controller?.observer.passedOver(...a),
+    },
     schedules,
     runs,
     actions,
@@ -168,7 +188,23 @@ async function main(): Promise<void> {
             if (term.aborted) return;
             try {
               await engine.start(epoch);
-              if (!term.aborted) engineTroubleSinceMs = undefined;
+              if (!term.aborted) {
+                engineTroubleSinceMs = undefined;
+                await stopController();
+                const instance = new ScheduleController({
+                  kubeConfig,
+                  namespaces: config.jobNamespaces,
+                  schedules,
+                  runs,
+                  logger,
+                  now: () => new Date(),
+                  identity: config.podName,
+                  events,
+                  ...(config.egress ? { egress: config.egress } : {}),
+                });
+                controller = { instance, observer: instance.observer() };
+                instance.start();
+              }
             } catch (err) {
               // Only this term's engine: a newer term may have started meanwhile.
               if (!term.aborted) {
@@ -185,6 +221,7 @@ async function main(): Promise<void> {
         metrics.engine.isLeader.set(0);
         metrics.engine.leaderTransitions.inc();
         logger.warn('stopped leading: every job stopped');
+        void stopController();
         void engine.stop();
       },
       onNewLeader: (leader) => logger.info({ leader }, 'leader observed'),
@@ -273,6 +310,7 @@ async function main(): Promise<void> {
               : 'shutdown: running actions finished',
           );
       });
+      await step('stopping the Schedule controller', stopController);
       await step('stopping the engine', () => engine.stop());
       // Only now: canLead reads the ping's last success, so stopping it at the start of the
       // drain made a drain longer than the renew deadline hand the Lease over mid-way and cut

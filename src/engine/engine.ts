@@ -469,6 +469,11 @@ export class Engine {
     e.cursor = plan.cursor.getTime();
     if (plan.skippedCount > 0) {
       this.#m.missed(plan.skippedCount);
+      this.#d.observer?.passedOver(
+        s.id,
+        plan.skippedCount,
+        `missed; passed over by misfire policy ${s.misfire.policy}`,
+      );
       this.#d.logger.info(
         { scheduleId: s.id, skipped: plan.skippedCount, policy: s.misfire.policy },
         'missed occurrences passed over by the misfire policy',
@@ -515,6 +520,7 @@ export class Engine {
       const passed = judgeTurn(s.misfire, at, this.#d.now(), this.#missedBehind(e), this.#d.maxCatchUp);
       if (passed !== null) {
         this.#m.missed(1);
+        this.#d.observer?.passedOver(s.id, 1, passed);
         log.warn({ scheduleId: s.id, scheduledFor: at.toISOString(), reason: passed }, 'occurrence skipped');
         return;
       }
@@ -552,6 +558,8 @@ export class Engine {
           term,
         );
         this.#m.fired(claimed !== null ? 'skipped' : 'duplicate');
+        if (claimed !== null)
+          this.#d.observer?.passedOver(s.id, 1, 'previous run still running (concurrency=forbid)');
         return;
       }
       if (!this.#mayFire(term)) return;
@@ -581,6 +589,7 @@ export class Engine {
           error: `claimed late: ${superseded}`,
         });
         this.#m.fired('skipped', latenessMs);
+        this.#d.observer?.passedOver(s.id, 1, `claimed late: ${superseded}`);
         log.warn(
           { scheduleId: s.id, scheduledFor: at.toISOString(), reason: superseded },
           'occurrence claimed late; recorded as skipped',
@@ -669,6 +678,7 @@ export class Engine {
         return;
       }
       let result: ActionResult;
+      this.#d.observer?.started(s.id, runId, at);
       try {
         result = await this.#d.actions.run(s.action, {
           runId,
@@ -695,6 +705,7 @@ export class Engine {
         ...(result.response !== undefined ? { response: result.response } : {}),
       });
       this.#m.fired(status, latenessMs);
+      this.#d.observer?.finished(s.id, runId, status, result.error);
     } catch (err) {
       this.#d.logger.error({ err, runId, scheduleId: s.id }, 'recording a run failed');
     } finally {

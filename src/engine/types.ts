@@ -2,7 +2,18 @@
 // imports the MongoDB driver or prom-client and tests can hand it real stores.
 import type { Logger } from 'pino';
 import type { ActionRunner } from '../actions/types.ts';
-import type { RunStore, ScheduleStore } from '../store/types.ts';
+import type { RunResult, RunStore, ScheduleStore } from '../store/types.ts';
+
+/**
+ * Told what happens to runs, for what is not the record itself (Kubernetes Events and status on
+ * Schedule objects). Called synchronously; must not throw or block.
+ */
+export interface RunObserver {
+  started(scheduleId: string, runId: string, scheduledFor: Date): void;
+  finished(scheduleId: string, runId: string, status: RunResult['status'], error: string | undefined): void;
+  /** occurrences not run: missed (misfire policy), or skipped (forbid, claimed too late) */
+  passedOver(scheduleId: string, count: number, reason: string): void;
+}
 
 export type FireResult = 'succeeded' | 'failed' | 'skipped' | 'duplicate' | 'abandoned' | 'unknown';
 
@@ -45,6 +56,7 @@ export interface EngineDeps {
   maxCatchUp?: number;
   /** How often the leader looks for manual trigger requests (ms). */
   manualPollMs?: number;
+  observer?: RunObserver;
   /** Called whenever a schedule's timer is (re)armed or disarmed; for tests and benchmarks. */
   onArmed?: (scheduleId: string, version: number, next: Date | null) => void;
 }
