@@ -6,7 +6,9 @@ import { type ScheduleInput, validateScheduleInput } from '../../src/schedule/sc
 import {
   DuplicateNameError,
   InvalidCursorError,
+  NameTakenError,
   NotFoundError,
+  OwnedScheduleError,
   VersionConflictError,
 } from '../../src/store/errors.ts';
 import { ensureIndexes } from '../../src/store/indexes.ts';
@@ -95,6 +97,71 @@ describe('MongoScheduleStore', () => {
     const paused = await schedules.list({ limit: 50, paused: true, labels: { team: 'odd' } });
     expect(paused.items.map((x) => x.name)).toEqual(['page-3']);
     await expect(schedules.list({ limit: 3, cursor: 'garbage!' })).rejects.toBeInstanceOf(InvalidCursorError);
+  });
+
+  it('applyOwned writes what a Schedule object declares, once per change, and only it may change it (issue 12)', async () => {
+    const source = {
+      kind: 'Schedule' as const,
+      apiVersion: 'leasecron.io/v1alpha1',
+      namespace: 'team-o',
+      name: 'owned',
+      uid: 'uid-1',
+      generation: 1,
+    };
+    const declared = { ...input('owned'), namespace: 'team-o' };
+    const first = await schedules.applyOwned(declared, source, t0);
+    expect(first).toMatchObject({ changed: true, schedule: { version: 1, source, namespace: 'team-o' } });
+    const t1 = new Date(t0.getTime() + 1000);
+    // a relist, or the controller's own status write coming back: nothing to write
+    expect(await schedules.applyOwned(declared, source, t1)).toMatchObject({
+      changed: false,
+      schedule: { version: 1 },
+    });
+    // a label edit does not bump the object's generation but changes the schedule
+    const relabelled = await schedules.applyOwned({ ...declared, labels: { team: 'o' } }, source, t1);
+    expect(relabelled).toMatchObject({
+      changed: true,
+      schedule: { id: first.schedule.id, version: 2, labels: { team: 'o' } },
+    });
+    const edited = await schedules.applyOwned(
+      { ...declared, paused: true },
+      { ...source, generation: 2 },
+      t1,
+    );
+    expect(edited.schedule).toMatchObject({
+      id: first.schedule.id,
+      version: 3,
+      paused: true,
+      source: { generation: 2 },
+    });
+    // the REST paths cannot touch it
+    await expect(schedules.replace(first.schedule.id, declared, { now: t1 })).rejects.toBeInstanceOf(
+      OwnedScheduleError,
+    );
+    await expect(schedules.delete(first.schedule.id)).rejects.toBeInstanceOf(OwnedScheduleError);
+    await expect(schedules.delete(first.schedule.id, { ifVersion: 3 })).rejects.toBeInstanceOf(
+      OwnedScheduleError,
+    );
+    // an object deleted and created again (new uid) is a new schedule
+    const again = await schedules.applyOwned(declared, { ...source, uid: 'uid-2' }, t1);
+    expect(again.schedule.id).not.toBe(first.schedule.id);
+    expect(await schedules.get(first.schedule.id)).toBeNull();
+    expect(await schedules.ownedIn('team-o')).toEqual([
+      { id: again.schedule.id, name: 'owned', uid: 'uid-2' },
+    ]);
+    // a name held by a schedule made through the API is not taken over
+    const rest = await schedules.create({ ...input('by-rest'), namespace: 'team-o' }, t0);
+    await expect(
+      schedules.applyOwned(
+        { ...input('by-rest'), namespace: 'team-o' },
+        { ...source, name: 'by-rest', uid: 'uid-3' },
+        t1,
+      ),
+    ).rejects.toBeInstanceOf(NameTakenError);
+    expect((await schedules.get(rest.id))?.source).toBeUndefined();
+    expect(await schedules.deleteOwned('uid-2')).toBe(true);
+    expect(await schedules.deleteOwned('uid-2')).toBe(false);
+    expect(await schedules.ownedIn('team-o')).toEqual([]);
   });
 
   it('feeds an established change stream and resumes from a token', async () => {
