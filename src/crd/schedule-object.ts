@@ -217,22 +217,25 @@ export function sameStatus(a: ScheduleObjectStatus | undefined, b: ScheduleObjec
 }
 
 function normalise(s: ScheduleObjectStatus): unknown {
+  // Explicit key order: the API server hands objects back with their keys sorted.
   const at = (v: string | null | undefined) => (v ? new Date(v).toISOString() : (v ?? null));
+  const run = s.lastRun;
   return {
     observedGeneration: s.observedGeneration ?? null,
     scheduleId: s.scheduleId ?? null,
     nextRunAt: at(s.nextRunAt),
-    lastRun: s.lastRun
-      ? { ...s.lastRun, scheduledFor: at(s.lastRun.scheduledFor), finishedAt: at(s.lastRun.finishedAt) }
-      : null,
+    lastRun: run ? [at(run.scheduledFor), at(run.finishedAt), run.status, run.runId] : null,
     active: s.active ?? 0,
     runs: s.runs ?? 0,
     conditions: [...(s.conditions ?? [])]
       .sort((x, y) => x.type.localeCompare(y.type))
-      .map((c) => ({
-        ...c,
-        lastTransitionTime: at(c.lastTransitionTime),
-        observedGeneration: c.observedGeneration ?? null,
-      })),
+      .map((c) => [
+        c.type,
+        c.status,
+        c.reason,
+        c.message,
+        at(c.lastTransitionTime),
+        c.observedGeneration ?? null,
+      ]),
   };
 }

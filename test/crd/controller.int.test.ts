@@ -351,6 +351,30 @@ describe('Schedule objects', () => {
     }
   });
 
+  it('a new leader relists without rewriting a status that is already right', async () => {
+    const a = new Leader('leader-e');
+    await a.start(5);
+    const names = ['calm-1', 'calm-2', 'calm-3'];
+    for (const name of names) await create(object(name, { schedule: '0 0 1 1 *', log: {} }));
+    await until('all Ready', async () => {
+      const all = await Promise.all(names.map(read));
+      return all.every((o) => cond(o, 'Ready')?.status === 'True');
+    });
+    await a.controller!.idle();
+    expect(a.controller!.stats.statusWrites).toBe(names.length);
+    await a.stop();
+    const b = new Leader('leader-f');
+    await b.start(6);
+    try {
+      await until('all reconciled', async () => b.controller!.stats.reconciles >= names.length);
+      await b.controller!.idle();
+      expect(b.controller!.stats).toMatchObject({ statusWrites: 0, statusUnchanged: names.length });
+      await Promise.all(names.map(remove));
+    } finally {
+      await b.stop();
+    }
+  });
+
   it('a new leader lists again: changes made while no controller ran are not lost', async () => {
     const a = new Leader('leader-c');
     await a.start(3);
