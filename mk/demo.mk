@@ -12,7 +12,7 @@ LOCAL_STATE := $(LEASECRON_LOCAL_DIR)/state.json
 API_TOKEN_FILE ?= $(if $(wildcard $(LOCAL_STATE)),$(LEASECRON_LOCAL_DIR)/api-token,.local/kind/api-token)
 export API_TOKEN_FILE
 
-.PHONY: local-up local-down local-status create-schedule get-schedules get-schedule update-schedule delete-schedule trigger runs leader failover failover-kill logs
+.PHONY: apply-schedule get-crs local-up local-down local-status create-schedule get-schedules get-schedule update-schedule delete-schedule trigger runs leader failover failover-kill logs
 
 local-up: setup build ## start the local stack and 3 replicas on 127.0.0.1:8080-8082 (no Docker)
 	node scripts/local.ts up
@@ -65,3 +65,19 @@ failover-kill: ## local only: SIGKILL the leader (a crash) and show the new one
 
 logs: ## recent logs of every replica
 	@if [ -f $(LOCAL_STATE) ]; then tail -n 20 $(LEASECRON_LOCAL_DIR)/leasecron-*.log; else $(MAKE) --no-print-directory k-logs; fi
+
+# Schedule objects (the CRD, deploy/crd/): applied and listed by scripts/kube.mjs, which makes the
+# REST calls kubectl would (server-side apply; the server's printer-column table), so kubectl is not
+# needed. They go to `make local-up`'s API server while it runs, else to KUBE_CONTEXT (mk/kind.mk:
+# the kind cluster of `make up`; KUBE_CONTEXT= for the current context of $$KUBECONFIG). NS defaults
+# to leasecron's own namespace, the one its controller watches unless JOB_NAMESPACES says otherwise
+# (in both `make local-up` and deploy/).
+KUBE_SCRIPT = node scripts/kube.mjs $(if $(wildcard $(LOCAL_STATE)),--local-state $(LOCAL_STATE),$(if $(KUBE_CONTEXT),--context $(KUBE_CONTEXT)))
+NS ?= $(NAMESPACE)
+FILE ?= payloads/schedule-every-minute.yaml
+
+apply-schedule: ## server-side apply a Schedule object (FILE=payloads/schedule-every-minute.yaml, NS=leasecron)
+	@$(KUBE_SCRIPT) apply -f $(FILE) -n $(NS)
+
+get-crs: ## list the Schedule objects in NS, as `kubectl get lcs` would
+	@$(KUBE_SCRIPT) get-schedules -n $(NS)

@@ -20,6 +20,7 @@ import {
   waitReady,
 } from '../test/stack/replicas.ts';
 import { REPO_ROOT, type StackInfo, startStack } from '../test/stack/stack.ts';
+import { applyYaml, loadKube, waitEstablished } from './kube.mjs';
 
 const DIR = resolve(REPO_ROOT, process.env.LEASECRON_LOCAL_DIR || join('.local', 'local'));
 const STATE = join(DIR, 'state.json');
@@ -82,6 +83,21 @@ async function ensureNamespace(stack: StackInfo, name: string): Promise<void> {
   }
 }
 
+/**
+ * What deploy/ installs for Schedule objects, into the local API server: the CRD (served before a
+ * replica starts, so the leader's controller finds it) and the admission policy for jobTemplate
+ * Schedules. RBAC is left out: the replicas and `make apply-schedule` use the admin kubeconfig.
+ */
+const DECLARATIVE = ['deploy/crd/schedules.leasecron.io.yaml', 'deploy/admission/schedule-job-policy.yaml'];
+
+async function installDeclarative(stack: StackInfo): Promise<void> {
+  const kc = loadKube({ kubeconfig: stack.kube.kubeconfig });
+  for (const file of DECLARATIVE) {
+    await applyYaml(kc, readFileSync(join(REPO_ROOT, file), 'utf8'), { fieldManager: 'leasecron-local' });
+  }
+  await waitEstablished(kc, 'schedules.leasecron.io');
+}
+
 async function printStatus(s: State): Promise<void> {
   for (const r of s.replicas) {
     const v = isAlive(r) ? await clusterView(r.port, 1000, r.apiToken) : null;
@@ -116,6 +132,7 @@ async function up(): Promise<void> {
     `local: stack up in ${info.startMs} ms — Kubernetes ${info.kube.version}, ${info.mongo.server}`,
   );
   await ensureNamespace(info, 'leasecron');
+  await installDeclarative(info);
   // Auth on, as in a cluster (issue 11): the replicas check bearer tokens with the local API
   // server (AUTH=kubernetes) and accept this generated admin token, which the demo targets read
   // from the state folder (scripts/api.mjs), so nobody types it.
@@ -138,7 +155,7 @@ async function up(): Promise<void> {
   console.log(`local: 3 replicas ready in ${Date.now() - t0} ms; leader: ${view.identity}`);
   await printStatus(state);
   console.log(
-    'local: try `make create-schedule`, `make get-schedules`, `make failover`; stop with `make local-down`',
+    'local: try `make create-schedule`, `make get-schedules`, `make apply-schedule`, `make get-crs`, `make failover`; stop with `make local-down`',
   );
 }
 

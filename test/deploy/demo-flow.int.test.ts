@@ -299,6 +299,21 @@ describe('node scripts/local.ts up / failover / down, in a state folder and on p
     for (const [i, port] of localPorts.entries())
       expect(up.stdout).toMatch(new RegExp(`^ {2}leasecron-${i} {2}http://127\\.0\\.0\\.1:${port} `, 'm'));
 
+    // It installed the Schedule CRD: the Schedule targets reach its API server through the state folder.
+    const viaState = (target: string, vars: string[] = []) =>
+      run('make', ['--no-print-directory', target, ...vars], {
+        env: { LEASECRON_LOCAL_DIR: localDir, KUBECONFIG: join(localDir, 'no-kubeconfig') },
+      });
+    const applied = await viaState('apply-schedule');
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout).toBe(
+      'schedule.leasecron.io/hello-every-minute (namespace leasecron) serverside-applied\n',
+    );
+    const listed = await viaState('get-crs');
+    expect(listed.stderr).toBe('');
+    expect(listed.stdout).toMatch(/^NAME +SCHEDULE +TIMEZONE +PAUSED +LAST +NEXT +READY +AGE\n/);
+    expect(listed.stdout).toMatch(/^hello-every-minute +\* \* \* \* \* +false /m);
+
     const failover = await local('failover');
     expect(failover.code, `${failover.stdout}${failover.stderr}`).toBe(0);
     expect(failover.stdout).toMatch(

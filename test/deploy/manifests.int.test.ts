@@ -80,11 +80,13 @@ describe('deploy/ renders with kubectl kustomize', () => {
     expect(kinds).toEqual(
       [
         'ClusterRole/leasecron-admin',
+        'ClusterRole/leasecron-controller',
         'ClusterRole/leasecron-editor',
         'ClusterRole/leasecron-viewer',
         'ClusterRoleBinding/leasecron-auth-delegator',
         'ConfigMap/mongodb-rs-init',
         'ConfigMap/leasecron-<hash>',
+        'CustomResourceDefinition/schedules.leasecron.io',
         'Deployment/leasecron',
         'Job/mongodb-rs-init',
         'Namespace/leasecron',
@@ -93,12 +95,15 @@ describe('deploy/ renders with kubectl kustomize', () => {
         'PodDisruptionBudget/leasecron',
         'Role/leasecron',
         'RoleBinding/leasecron',
+        'RoleBinding/leasecron-controller',
         'Service/leasecron',
         'Service/mongodb',
         'ServiceAccount/leasecron',
         'StatefulSet/mongodb',
         'ValidatingAdmissionPolicy/leasecron-pod-label-only',
+        'ValidatingAdmissionPolicy/leasecron-schedule-job-permissions',
         'ValidatingAdmissionPolicyBinding/leasecron-pod-label-only',
+        'ValidatingAdmissionPolicyBinding/leasecron-schedule-job-permissions',
       ].sort(),
     );
     const demo = [
@@ -139,9 +144,10 @@ describe('deploy/ renders with kubectl kustomize', () => {
     ]);
   });
 
-  it('only the Namespace, RBAC roles and the admission policy are cluster-scoped; all labelled part-of', () => {
+  it('only the Namespace, the CRD, RBAC roles and the admission policies are cluster-scoped; all labelled part-of', () => {
     const clusterScoped = [
       'Namespace',
+      'CustomResourceDefinition',
       'ClusterRole',
       'ClusterRoleBinding',
       'ValidatingAdmissionPolicy',
@@ -156,14 +162,18 @@ describe('deploy/ renders with kubectl kustomize', () => {
       else expect(o.metadata?.namespace, `${o.kind}/${o.metadata?.name}`).toBe(NS);
     }
     // The admission policy names the ServiceAccount in full: it must be the one the Role binds.
-    const policy = only<k8s.V1ValidatingAdmissionPolicy>(base.objects, 'ValidatingAdmissionPolicy');
+    const policy = only<k8s.V1ValidatingAdmissionPolicy>(
+      base.objects,
+      'ValidatingAdmissionPolicy',
+      'leasecron-pod-label-only',
+    );
     expect(policy.spec?.matchConditions?.[0]?.expression).toContain(`'${SA_USER}'`);
     const delegator = only<k8s.V1ClusterRoleBinding>(base.objects, 'ClusterRoleBinding');
     expect(delegator.roleRef.name).toBe('system:auth-delegator');
     expect(delegator.subjects).toEqual([{ kind: 'ServiceAccount', name: 'leasecron', namespace: NS }]);
     // The ClusterRoles join the built-in view, edit and admin roles.
     const aggregated = base.objects
-      .filter((o) => o.kind === 'ClusterRole')
+      .filter((o) => o.kind === 'ClusterRole' && o.metadata?.name !== 'leasecron-controller')
       .map((o) => [
         o.metadata?.name,
         Object.keys(o.metadata?.labels ?? {}).find((k) => k.includes('aggregate-to')),
@@ -173,13 +183,28 @@ describe('deploy/ renders with kubectl kustomize', () => {
       ['leasecron-editor', 'rbac.authorization.k8s.io/aggregate-to-edit'],
       ['leasecron-viewer', 'rbac.authorization.k8s.io/aggregate-to-view'],
     ]);
-    const binding = only<k8s.V1RoleBinding>(base.objects, 'RoleBinding');
+    const binding = only<k8s.V1RoleBinding>(base.objects, 'RoleBinding', 'leasecron');
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'leasecron', namespace: NS }]);
     expect(binding.roleRef).toEqual({
       apiGroup: 'rbac.authorization.k8s.io',
       kind: 'Role',
       name: 'leasecron',
     });
+    // The controller's ClusterRole is granted per namespace (a RoleBinding), never cluster-wide.
+    const controller = only<k8s.V1RoleBinding>(base.objects, 'RoleBinding', 'leasecron-controller');
+    expect(controller.subjects).toEqual([{ kind: 'ServiceAccount', name: 'leasecron', namespace: NS }]);
+    expect(controller.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'leasecron-controller',
+    });
+    expect(
+      base.objects.filter(
+        (o) =>
+          o.kind === 'ClusterRoleBinding' &&
+          (o as k8s.V1ClusterRoleBinding).roleRef.name.startsWith('leasecron'),
+      ),
+    ).toEqual([]);
   });
 
   it('selectors meet their pods: the Service and PDB pick all leasecron replicas and nothing else', () => {
@@ -444,8 +469,10 @@ describe('deploy/ on the real API server', () => {
     beforeAll(async () => {
       const rbac = base.objects.filter((o) =>
         [
+          'CustomResourceDefinition',
           'ServiceAccount',
           'Role',
+          'ClusterRole',
           'RoleBinding',
           'ValidatingAdmissionPolicy',
           'ValidatingAdmissionPolicyBinding',
@@ -457,11 +484,22 @@ describe('deploy/ on the real API server', () => {
         ['apply', '--server-side', '--force-conflicts', '--field-manager=leasecron-test', '-f', '-'],
         yaml,
       );
+      // `auth can-i … schedules.leasecron.io` resolves the resource by discovery: the CRD must be served.
+      await kubectlOk(kubeconfig, [
+        'wait',
+        '--for=condition=Established',
+        'crd/schedules.leasecron.io',
+        '--timeout=60s',
+      ]);
     });
 
+    // `resource` may name a subresource after a '/' only when it is no resource name: status,
+    // finalizers, trigger (`schedules.leasecron.io/status` is sent as --subresource=status).
     async function canI(verb: string, resource: string, namespace: string | null = NS): Promise<string> {
       const ns = namespace === null ? [] : ['-n', namespace];
-      const r = await kubectl(kubeconfig, ['auth', 'can-i', verb, resource, `--as=${SA_USER}`, ...ns]);
+      const sub = /^(.+)\/(status|finalizers|trigger)$/.exec(resource);
+      const what = sub ? [sub[1]!, `--subresource=${sub[2]}`] : [resource];
+      const r = await kubectl(kubeconfig, ['auth', 'can-i', verb, ...what, `--as=${SA_USER}`, ...ns]);
       if (r.code !== 0 && r.code !== 1) throw new Error(`kubectl auth can-i failed: ${r.stderr}`);
       return `${verb} ${resource}${namespace === NS ? '' : ` in ${namespace ?? 'the cluster'}`}: ${r.stdout.trim()}`;
     }
@@ -601,8 +639,15 @@ describe('deploy/ on the real API server', () => {
         ['create', 'leases.coordination.k8s.io'],
         ['get', 'pods'],
         ['patch', 'pods'],
-        ['create', 'jobs.batch'],
-        ['get', 'jobs.batch'],
+        ...['get', 'list', 'watch', 'create', 'delete'].map((v): [string, string] => [v, 'jobs.batch']),
+        ...['get', 'list', 'watch', 'update', 'patch'].map((v): [string, string] => [
+          v,
+          'schedules.leasecron.io',
+        ]),
+        ...['get', 'update', 'patch'].map((v): [string, string] => [v, 'schedules.leasecron.io/status']),
+        ['update', 'schedules.leasecron.io/finalizers'],
+        ['create', 'events.events.k8s.io'],
+        ['patch', 'events.events.k8s.io'],
       ];
       const answers = await all(needed);
       expect(answers).toEqual(needed.map(([v, r]) => `${v} ${r}: yes`));
@@ -624,9 +669,22 @@ describe('deploy/ on the real API server', () => {
         ['get', 'leases.coordination.k8s.io/another-lease'],
         ['update', 'leases.coordination.k8s.io/another-lease'],
         ['deletecollection', 'leases.coordination.k8s.io'],
-        ['delete', 'jobs.batch'],
-        ['list', 'jobs.batch'],
         ['patch', 'jobs.batch'],
+        ['update', 'jobs.batch'],
+        ['deletecollection', 'jobs.batch'],
+        // Users and GitOps tools own Schedule objects; the controller only syncs and reports.
+        ['create', 'schedules.leasecron.io'],
+        ['delete', 'schedules.leasecron.io'],
+        ['deletecollection', 'schedules.leasecron.io'],
+        ['create', 'schedules.leasecron.io/trigger'],
+        ['delete', 'events.events.k8s.io'],
+        ['create', 'events'],
+        ['list', 'schedules.leasecron.io', 'default'],
+        ['update', 'schedules.leasecron.io/status', 'default'],
+        ['create', 'events.events.k8s.io', 'default'],
+        ['list', 'jobs.batch', 'default'],
+        ['list', 'schedules.leasecron.io', null],
+        ['list', 'jobs.batch', null],
         ['create', 'deployments.apps'],
         ['patch', 'deployments.apps'],
         ['create', 'serviceaccounts/token'],

@@ -66,9 +66,17 @@ beforeAll(async () => {
   expect(rbac.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual([
     'Role/leasecron',
     'RoleBinding/leasecron',
+    'RoleBinding/leasecron-controller',
     'ServiceAccount/leasecron',
   ]);
   const objectApi = k8s.KubernetesObjectApi.makeApiClient(adminKubeConfig());
+  // The ClusterRole its RoleBinding names (cluster-scoped: shared with other files, same content).
+  const controllerRole = objects.find(
+    (o) => o.kind === 'ClusterRole' && o.metadata?.name === 'leasecron-controller',
+  );
+  await objectApi.create(controllerRole!).catch((err) => {
+    if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
+  });
   for (const o of rbac) {
     const moved = structuredClone(o) as k8s.KubernetesObject & { subjects?: k8s.RbacV1Subject[] };
     moved.metadata = { ...moved.metadata, namespace: ns };
