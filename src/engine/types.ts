@@ -4,7 +4,15 @@ import type { Logger } from 'pino';
 import type { ActionRunner } from '../actions/types.ts';
 import type { RunStore, ScheduleStore } from '../store/types.ts';
 
-export type FireResult = 'succeeded' | 'failed' | 'skipped' | 'duplicate' | 'abandoned' | 'unknown';
+/** `handedOff`: the action created its Job; the run follows the Job (src/jobs/job-tracker.ts). */
+export type FireResult =
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'duplicate'
+  | 'abandoned'
+  | 'unknown'
+  | 'handedOff';
 
 export interface EngineMetrics {
   fired(result: FireResult, latenessMs?: number): void;
@@ -24,6 +32,20 @@ export const noopEngineMetrics: EngineMetrics = {
   streamRestart() {},
   invalid() {},
 };
+
+/**
+ * The schedules' Kubernetes Jobs, as the JobTracker knows them from its cache, so `concurrency`
+ * holds over a Job's whole lifetime and not only while the action creates it.
+ */
+export interface EngineJobs {
+  /** How many Jobs of the schedule have not finished (no Complete or Failed condition yet). */
+  active(scheduleId: string): number;
+  /**
+   * Deletes the schedule's active Jobs (propagation Background) and fails their runs; rejects
+   * when one could not be deleted (the new run then fails rather than run beside it).
+   */
+  replace(scheduleId: string): Promise<void>;
+}
 
 export interface EngineDeps {
   schedules: ScheduleStore;
@@ -45,6 +67,8 @@ export interface EngineDeps {
   maxCatchUp?: number;
   /** How often the leader looks for manual trigger requests (ms). */
   manualPollMs?: number;
+  /** kubernetesJob schedules' Jobs; without it only runs in this process count for concurrency. */
+  jobs?: EngineJobs;
   /** Called whenever a schedule's timer is (re)armed or disarmed; for tests and benchmarks. */
   onArmed?: (scheduleId: string, version: number, next: Date | null) => void;
 }
