@@ -22,6 +22,7 @@ import { FitnessProbe } from './election/fitness-probe.ts';
 import { loadKubeConfig } from './election/kube-config.ts';
 import { Engine } from './engine/engine.ts';
 import type { EngineMetrics } from './engine/types.ts';
+import { JobTracker } from './jobs/job-tracker.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { ensureIndexes } from './store/indexes.ts';
@@ -106,14 +107,24 @@ async function main(): Promise<void> {
   });
 
   const kubeConfig = loadKubeConfig(config.kubeconfig);
+  // Follows the kubernetesJob runs' Jobs on the leader; started and stopped with the engine.
+  const jobs = new JobTracker({
+    kubeConfig,
+    namespaces: config.jobNamespaces,
+    runs,
+    logger,
+    now: () => new Date(),
+  });
   const actions = createActionRunner({
     http: createHttpAction({ egress: config.egress }),
     kubernetesJob: createKubernetesJobAction({
       batch: kubeConfig.makeApiClient(BatchV1Api),
       allowedNamespaces: config.jobNamespaces,
+      onJob: (job) => jobs.observe(job),
     }),
   });
   const engine = new Engine({
+    jobs,
     schedules,
     runs,
     actions,
@@ -167,13 +178,16 @@ async function main(): Promise<void> {
           await retry('starting the engine', logger, term, async () => {
             if (term.aborted) return;
             try {
+              // Jobs first: concurrency needs the Jobs an earlier leader left running.
+              await jobs.start();
+              if (term.aborted) return;
               await engine.start(epoch);
               if (!term.aborted) engineTroubleSinceMs = undefined;
             } catch (err) {
               // Only this term's engine: a newer term may have started meanwhile.
               if (!term.aborted) {
                 engineTroubleSinceMs ??= performance.now();
-                await engine.stop();
+                await Promise.all([engine.stop(), jobs.stop()]);
               }
               throw err;
             }
@@ -186,6 +200,7 @@ async function main(): Promise<void> {
         metrics.engine.leaderTransitions.inc();
         logger.warn('stopped leading: every job stopped');
         void engine.stop();
+        void jobs.stop();
       },
       onNewLeader: (leader) => logger.info({ leader }, 'leader observed'),
     },
@@ -273,7 +288,7 @@ async function main(): Promise<void> {
               : 'shutdown: running actions finished',
           );
       });
-      await step('stopping the engine', () => engine.stop());
+      await step('stopping the engine', () => Promise.all([engine.stop(), jobs.stop()]));
       // Only now: canLead reads the ping's last success, so stopping it at the start of the
       // drain made a drain longer than the renew deadline hand the Lease over mid-way and cut
       // off the very deliveries it was waiting for.
