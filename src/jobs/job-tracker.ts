@@ -202,11 +202,16 @@ export class JobTracker implements EngineJobs {
         // the watch event.
         this.#forget(t);
         this.#tombstone(t.uid);
-        await this.#settle(signal, t, {
-          status: 'failed',
-          finishedAt: this.#o.now(),
-          error: deletedError(t, true),
-        });
+        try {
+          await this.#settle(signal, t, {
+            status: 'failed',
+            finishedAt: this.#o.now(),
+            error: deletedError(t, true),
+          });
+        } catch (err) {
+          // The Job is gone, so the new run may go ahead; the DELETED event settles this one.
+          this.#o.logger.warn({ err, runId: t.runId }, 'recording a replaced Job run failed');
+        }
       }),
     );
   }
