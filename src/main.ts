@@ -24,6 +24,7 @@ import { FitnessProbe } from './election/fitness-probe.ts';
 import { loadKubeConfig } from './election/kube-config.ts';
 import { Engine } from './engine/engine.ts';
 import type { EngineMetrics, RunObserver } from './engine/types.ts';
+import { JobTracker } from './jobs/job-tracker.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { ensureIndexes } from './store/indexes.ts';
@@ -108,11 +109,23 @@ async function main(): Promise<void> {
   });
 
   const kubeConfig = loadKubeConfig(config.kubeconfig);
+  // Follows the kubernetesJob runs' Jobs on the leader; started and stopped with the engine.
+  const jobs = new JobTracker({
+    kubeConfig,
+    namespaces: config.jobNamespaces,
+    runs,
+    logger,
+    now: () => new Date(),
+    // a Job's run ends here, not in the engine: Events and status on its Schedule object
+    onRunSettled: (scheduleId, runId, status, error) =>
+      controller?.observer.finished(scheduleId, runId, status, error ?? undefined),
+  });
   const actions = createActionRunner({
     http: createHttpAction({ egress: config.egress }),
     kubernetesJob: createKubernetesJobAction({
       batch: kubeConfig.makeApiClient(BatchV1Api),
       allowedNamespaces: config.jobNamespaces,
+      onJob: (job) => jobs.observe(job),
     }),
   });
   // The Schedule controller (issue 12) runs beside the engine, one per leadership term.
@@ -134,6 +147,7 @@ async function main(): Promise<void> {
       finished: (...a) => controller?.observer.finished(...a),
       passedOver: (...a) => controller?.observer.passedOver(...a),
     },
+    jobs,
     schedules,
     runs,
     actions,
@@ -187,6 +201,9 @@ async function main(): Promise<void> {
           await retry('starting the engine', logger, term, async () => {
             if (term.aborted) return;
             try {
+              // Jobs first: concurrency needs the Jobs an earlier leader left running.
+              await jobs.start();
+              if (term.aborted) return;
               await engine.start(epoch);
               if (!term.aborted) {
                 engineTroubleSinceMs = undefined;
@@ -209,7 +226,7 @@ async function main(): Promise<void> {
               // Only this term's engine: a newer term may have started meanwhile.
               if (!term.aborted) {
                 engineTroubleSinceMs ??= performance.now();
-                await engine.stop();
+                await Promise.all([engine.stop(), jobs.stop()]);
               }
               throw err;
             }
@@ -223,6 +240,7 @@ async function main(): Promise<void> {
         logger.warn('stopped leading: every job stopped');
         void stopController();
         void engine.stop();
+        void jobs.stop();
       },
       onNewLeader: (leader) => logger.info({ leader }, 'leader observed'),
     },
@@ -311,7 +329,7 @@ async function main(): Promise<void> {
           );
       });
       await step('stopping the Schedule controller', stopController);
-      await step('stopping the engine', () => engine.stop());
+      await step('stopping the engine', () => Promise.all([engine.stop(), jobs.stop()]));
       // Only now: canLead reads the ping's last success, so stopping it at the start of the
       // drain made a drain longer than the renew deadline hand the Lease over mid-way and cut
       // off the very deliveries it was waiting for.

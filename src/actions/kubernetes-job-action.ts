@@ -1,19 +1,40 @@
 // The `kubernetesJob` action: create a batch/v1 Job from the schedule's template,
 // named per occurrence (job-name.ts) and annotated with the occurrence time as the
 // CronJob controller does. A 409 means this occurrence's Job already exists: that
-// is success, never a second Job.
+// is success, never a second Job. Either way the run is handed off to the Job
+// (`handedOff`): the engine records that, and src/jobs/job-tracker.ts settles the
+// run when the Job finishes. The action only creates; it never records itself.
 import * as k8s from '@kubernetes/client-node';
+import { DEFAULT_HISTORY_LIMITS } from '../jobs/job-status.ts';
 import { jobName } from './job-name.ts';
 import type { ActionContext, ActionResult, KubernetesJobActionConfig } from './types.ts';
 
 export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 /** On every Job leasecron creates: which schedule it belongs to. */
 export const SCHEDULE_ID_LABEL = 'leasecron.io/schedule-id';
+/** On every Job leasecron creates: the run that created it, which the Job's end settles. */
+export const RUN_ID_ANNOTATION = 'leasecron.io/run-id';
+/**
+ * The schedule's history limits as they were when the Job was created: the JobTracker prunes by
+ * those of the schedule's newest Job, so it needs no schedule lookup (and a new leader neither).
+ */
+export const SUCCESSFUL_HISTORY_ANNOTATION = 'leasecron.io/successful-jobs-history-limit';
+export const FAILED_HISTORY_ANNOTATION = 'leasecron.io/failed-jobs-history-limit';
 
 export interface KubernetesJobOptions {
   batch: k8s.BatchV1Api;
   /** namespaces this operator may create Jobs in */
   allowedNamespaces: readonly string[];
+  /**
+   * Told, synchronously and before the action returns, of the Job a run now follows (created, or
+   * found by a 409): the JobTracker counts it active at once, so concurrency=forbid holds even
+   * for a fire that comes before the watch event does.
+   */
+  onJob?: (job: k8s.V1Job) => void;
+}
+
+function handedOff(namespace: string, name: string): ActionResult['handedOff'] {
+  return { kind: 'Job', namespace, name };
 }
 
 /**
@@ -23,15 +44,16 @@ export interface KubernetesJobOptions {
  * count as this run's success.
  */
 async function alreadyExists(
-  batch: k8s.BatchV1Api,
+  opts: KubernetesJobOptions,
   namespace: string,
   name: string,
   ctx: ActionContext,
   durationMs: () => number,
 ): Promise<ActionResult> {
   let owner: string | undefined;
+  let existing: k8s.V1Job;
   try {
-    const existing = await batch.readNamespacedJob({ name, namespace });
+    existing = await opts.batch.readNamespacedJob({ name, namespace });
     owner = existing.metadata?.labels?.[SCHEDULE_ID_LABEL];
   } catch (err) {
     const why = err instanceof k8s.ApiException ? `HTTP ${err.code}` : (err as Error).message;
@@ -43,10 +65,12 @@ async function alreadyExists(
     };
   }
   if (owner === ctx.scheduleId) {
+    opts.onJob?.(existing);
     return {
       status: 'succeeded',
       attempts: 1,
       response: { statusCode: 409, durationMs: durationMs(), summary: `${namespace}/${name} already exists` },
+      handedOff: handedOff(namespace, name),
     };
   }
   return {
@@ -94,23 +118,29 @@ export function createKubernetesJobAction(opts: KubernetesJobOptions) {
         annotations: {
           ...template.metadata?.annotations,
           [SCHEDULED_TIMESTAMP_ANNOTATION]: ctx.scheduledFor.toISOString(),
-          'leasecron.io/run-id': ctx.runId,
+          [RUN_ID_ANNOTATION]: ctx.runId,
+          [SUCCESSFUL_HISTORY_ANNOTATION]: String(
+            action.successfulJobsHistoryLimit ?? DEFAULT_HISTORY_LIMITS.succeeded,
+          ),
+          [FAILED_HISTORY_ANNOTATION]: String(action.failedJobsHistoryLimit ?? DEFAULT_HISTORY_LIMITS.failed),
         },
       },
       spec: template.spec,
     };
     const durationMs = () => Math.round(performance.now() - started);
     try {
-      await opts.batch.createNamespacedJob({ namespace, body });
+      const created = await opts.batch.createNamespacedJob({ namespace, body });
+      opts.onJob?.(created);
       ctx.logger.info({ scheduleId: ctx.scheduleId, job: `${namespace}/${name}` }, 'job created');
       return {
         status: 'succeeded',
         attempts: 1,
         response: { statusCode: 201, durationMs: durationMs(), summary: `${namespace}/${name}` },
+        handedOff: handedOff(namespace, name),
       };
     } catch (err) {
       if (err instanceof k8s.ApiException) {
-        if (err.code === 409) return alreadyExists(opts.batch, namespace, name, ctx, durationMs);
+        if (err.code === 409) return alreadyExists(opts, namespace, name, ctx, durationMs);
         const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body);
         return {
           status: 'failed',

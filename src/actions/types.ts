@@ -24,6 +24,9 @@ export interface KubernetesJobActionConfig {
   type: 'kubernetesJob';
   namespace?: string;
   template: Record<string, unknown>;
+  /** finished Jobs of the schedule to keep; the schema's defaults are CronJob's, 3 and 1 */
+  successfulJobsHistoryLimit?: number;
+  failedJobsHistoryLimit?: number;
 }
 
 export type ActionConfig = LogActionConfig | HttpActionConfig | KubernetesJobActionConfig;
@@ -69,6 +72,11 @@ export interface ActionResult {
   attempts: number;
   error?: string;
   response?: ActionResponseInfo;
+  /**
+   * With `succeeded`: the action started something that carries on without it (a kubernetesJob's
+   * Job). The run is not finished but follows it; the JobTracker records how it ends.
+   */
+  handedOff?: { kind: 'Job'; namespace: string; name: string };
 }
 
 export type ActionHandler<A extends ActionConfig> = (action: A, ctx: ActionContext) => Promise<ActionResult>;

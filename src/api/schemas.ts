@@ -33,6 +33,10 @@ export const RunResponseSchema = z
         summary: z.string().optional(),
       })
       .nullable(),
+    job: z.strictObject({ namespace: z.string(), name: z.string() }).nullable().meta({
+      description:
+        'The Job a kubernetesJob run created (or found) and follows: the run stays `running` until that Job is Complete (`succeeded`) or Failed (`failed`, with its reason), or deleted before it finished (`failed`). null for other runs.',
+    }),
   })
   .meta({ description: 'One occurrence of a schedule and what became of it.' });
 

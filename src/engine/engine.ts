@@ -545,21 +545,21 @@ export class Engine {
         epoch: this.#epoch ?? -1,
         instance: this.#instance,
       };
-      if (s.concurrency === 'forbid' && (e.running?.size ?? 0) > 0) {
+      // A kubernetesJob run's action ends once its Job exists; the Job may run much longer, and
+      // counts as running until it finishes (the tracker learns of it before the action returns).
+      const activeJobs = s.concurrency === 'forbid' ? (this.#d.jobs?.active(s.id) ?? 0) : 0;
+      if (s.concurrency === 'forbid' && ((e.running?.size ?? 0) > 0 || activeJobs > 0)) {
         if (!this.#mayFire(term)) return;
+        const why =
+          activeJobs > 0
+            ? 'a Job of this schedule is still active (concurrency=forbid)'
+            : 'previous run still running (concurrency=forbid)';
         const claimed = await this.#claim(
-          {
-            ...base,
-            id: randomUUID(),
-            firedAt: this.#d.now(),
-            status: 'skipped',
-            error: 'previous run still running (concurrency=forbid)',
-          },
+          { ...base, id: randomUUID(), firedAt: this.#d.now(), status: 'skipped', error: why },
           term,
         );
         this.#m.fired(claimed !== null ? 'skipped' : 'duplicate');
-        if (claimed !== null)
-          this.#d.observer?.passedOver(s.id, 1, 'previous run still running (concurrency=forbid)');
+        if (claimed !== null) this.#d.observer?.passedOver(s.id, 1, why);
         return;
       }
       if (!this.#mayFire(term)) return;
@@ -642,10 +642,15 @@ export class Engine {
    * must not stay `running` (and be marked abandoned by the next leader). Safe to repeat: finish
    * only moves a run that is still `running`. Not bound to the term: the run happened.
    */
-  async #finish(runId: string, result: RunResult): Promise<void> {
+  #finish(runId: string, result: RunResult): Promise<void> {
+    return this.#record(runId, () => this.#d.runs.finish(runId, result));
+  }
+
+  /** One write about a run that happened, retried as #finish explains. */
+  async #record(runId: string, write: () => Promise<void>): Promise<void> {
     for (let attempt = 1, delay = 100; ; attempt++, delay = Math.min(delay * 2, 2000)) {
       try {
-        await this.#d.runs.finish(runId, result);
+        await write();
         return;
       } catch (err) {
         if (attempt >= FINISH_ATTEMPTS) throw err;
@@ -680,16 +685,18 @@ export class Engine {
       let result: ActionResult;
       this.#d.observer?.started(s.id, runId, at);
       try {
-        result = await this.#d.actions.run(s.action, {
-          runId,
-          scheduleId: s.id,
-          scheduleName: s.name,
-          namespace: s.namespace,
-          scheduledFor: at,
-          attemptStartedAt: firedAt,
-          signal: ctrl.signal,
-          logger: this.#d.logger,
-        });
+        result =
+          (await this.#replaceJobs(s, ctrl.signal)) ??
+          (await this.#d.actions.run(s.action, {
+            runId,
+            scheduleId: s.id,
+            scheduleName: s.name,
+            namespace: s.namespace,
+            scheduledFor: at,
+            attemptStartedAt: firedAt,
+            signal: ctrl.signal,
+            logger: this.#d.logger,
+          }));
       } finally {
         dropRunning(e, runId, this.#running);
       }
@@ -697,6 +704,20 @@ export class Engine {
       // `unknown`, one that was never sent is `abandoned` (outcome.ts).
       const why: unknown = ctrl.signal.aborted ? ctrl.signal.reason : undefined;
       const status = runOutcome(result, why instanceof RunStoppedError ? why.stopCause : null);
+      if (status === 'succeeded' && result.handedOff) {
+        // The Job exists and runs on without us: the run stays `running` and follows it, here
+        // and on whichever leader comes next (src/jobs/job-tracker.ts settles it). Not bound to
+        // the term either: the Job was created.
+        const { namespace, name } = result.handedOff;
+        const handOff = {
+          job: { namespace, name },
+          attempts: result.attempts,
+          ...(result.response !== undefined ? { response: result.response } : {}),
+        };
+        await this.#record(runId, () => this.#d.runs.handOff(runId, handOff, this.#d.now()));
+        this.#m.fired('handedOff', latenessMs);
+        return;
+      }
       await this.#finish(runId, {
         status,
         finishedAt: this.#d.now(),
@@ -711,6 +732,28 @@ export class Engine {
     } finally {
       dropRunning(e, runId, this.#running);
     }
+  }
+
+  /**
+   * concurrency=replace over a Job's lifetime: the schedule's active Jobs are deleted before its
+   * new run starts. Null when that is done (or there is nothing to do); a failed result when an
+   * active Job could not be deleted, so the new run does not run beside it.
+   */
+  async #replaceJobs(s: Schedule, signal: AbortSignal): Promise<ActionResult | null> {
+    if (s.concurrency !== 'replace' || !this.#d.jobs || this.#d.jobs.active(s.id) === 0) return null;
+    try {
+      await this.#d.jobs.replace(s.id);
+    } catch (err) {
+      this.#d.logger.warn({ err, scheduleId: s.id }, 'concurrency=replace: deleting the active Job failed');
+      return {
+        status: 'failed',
+        attempts: 0,
+        error: `concurrency=replace: the schedule's active Job could not be deleted: ${(err as Error).message}`,
+      };
+    }
+    if (signal.aborted)
+      return { status: 'aborted', attempts: 0, error: 'stopped before the Job was created' };
+    return null;
   }
 
   // --- manual triggers ------------------------------------------------------

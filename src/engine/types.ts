@@ -15,7 +15,15 @@ export interface RunObserver {
   passedOver(scheduleId: string, count: number, reason: string): void;
 }
 
-export type FireResult = 'succeeded' | 'failed' | 'skipped' | 'duplicate' | 'abandoned' | 'unknown';
+/** `handedOff`: the action created its Job; the run follows the Job (src/jobs/job-tracker.ts). */
+export type FireResult =
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'duplicate'
+  | 'abandoned'
+  | 'unknown'
+  | 'handedOff';
 
 export interface EngineMetrics {
   fired(result: FireResult, latenessMs?: number): void;
@@ -35,6 +43,20 @@ export const noopEngineMetrics: EngineMetrics = {
   streamRestart() {},
   invalid() {},
 };
+
+/**
+ * The schedules' Kubernetes Jobs, as the JobTracker knows them from its cache, so `concurrency`
+ * holds over a Job's whole lifetime and not only while the action creates it.
+ */
+export interface EngineJobs {
+  /** How many Jobs of the schedule have not finished (no Complete or Failed condition yet). */
+  active(scheduleId: string): number;
+  /**
+   * Deletes the schedule's active Jobs (propagation Background) and fails their runs; rejects
+   * when one could not be deleted (the new run then fails rather than run beside it).
+   */
+  replace(scheduleId: string): Promise<void>;
+}
 
 export interface EngineDeps {
   schedules: ScheduleStore;
@@ -57,6 +79,8 @@ export interface EngineDeps {
   /** How often the leader looks for manual trigger requests (ms). */
   manualPollMs?: number;
   observer?: RunObserver;
+  /** kubernetesJob schedules' Jobs; without it only runs in this process count for concurrency. */
+  jobs?: EngineJobs;
   /** Called whenever a schedule's timer is (re)armed or disarmed; for tests and benchmarks. */
   onArmed?: (scheduleId: string, version: number, next: Date | null) => void;
 }

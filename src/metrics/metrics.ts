@@ -3,7 +3,14 @@
 // Names and labels here are an operator-facing contract: dashboards and alerts use them.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-export type FireResult = 'succeeded' | 'failed' | 'skipped' | 'duplicate' | 'abandoned' | 'unknown';
+export type FireResult =
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'duplicate'
+  | 'abandoned'
+  | 'unknown'
+  | 'handedOff';
 
 const HTTP_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 // 20 ms is the fire-lateness target (DESIGN.md), so it is a bucket edge.
@@ -53,7 +60,7 @@ export function createMetrics() {
     }),
     fires: new Counter({
       name: 'leasecron_fires_total',
-      help: 'Occurrences handled by this leader, by result (duplicate: already claimed by another fire).',
+      help: 'Occurrences handled by this leader, by result (duplicate: already claimed by another fire; handedOff: its Job was created and the run follows it).',
       labelNames: ['result'] as const,
       registers,
     }),

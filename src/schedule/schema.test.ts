@@ -176,6 +176,16 @@ describe('validateScheduleInput: bad input names each bad field', () => {
       { ...base, action: { ...k8s, template: { apiVersion: 'batch/v1', spec: {} } } },
       ['action.template.apiVersion'],
     ],
+    [
+      'kubernetesJob history limits out of range',
+      { ...base, action: { ...k8s, successfulJobsHistoryLimit: 101, failedJobsHistoryLimit: -1 } },
+      ['action.successfulJobsHistoryLimit', 'action.failedJobsHistoryLimit'],
+    ],
+    [
+      'kubernetesJob history limit not an integer',
+      { ...base, action: { ...k8s, successfulJobsHistoryLimit: 1.5 } },
+      ['action.successfulJobsHistoryLimit'],
+    ],
     // whole body
     ['body a string', 'nightly', ['']],
     ['body null', null, ['']],
@@ -430,7 +440,14 @@ describe('validateScheduleInput: good input gets defaults', () => {
         spec: { backoffLimit: 0, template: { spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
       },
     };
-    expect(parsed({ ...base, action }).action).toEqual(action);
+    // History limits default to CronJob's.
+    expect(parsed({ ...base, action }).action).toEqual({
+      ...action,
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 1,
+    });
+    const limits = { successfulJobsHistoryLimit: 0, failedJobsHistoryLimit: 100 };
+    expect(parsed({ ...base, action: { ...action, ...limits } }).action).toMatchObject(limits);
   });
 
   it('accepts Kubernetes-style labels, prefixed keys and empty values', () => {

@@ -191,9 +191,23 @@ export const KubernetesJobActionSchema = z
           .looseObject({})
           .meta({ description: 'batch/v1 JobSpec; validated in depth by the API server.' }),
       })
-      .meta({ description: 'batch/v1 JobTemplateSpec, as in a CronJob.' }),
+      .meta({
+        description:
+          'batch/v1 JobTemplateSpec, as in a CronJob. `spec.ttlSecondsAfterFinished` is passed on to the Job: the TTL controller deletes it that long after it finished, whatever the history limits say.',
+      }),
+    successfulJobsHistoryLimit: z.int().min(0).max(100).default(3).meta({
+      description:
+        "How many of this schedule's Jobs that succeeded to keep (the newest by occurrence); older ones are deleted, propagation Background. As in a CronJob.",
+    }),
+    failedJobsHistoryLimit: z.int().min(0).max(100).default(1).meta({
+      description:
+        "How many of this schedule's Jobs that failed to keep (the newest by occurrence); older ones are deleted, propagation Background. As in a CronJob.",
+    }),
   })
-  .meta({ description: 'Create a batch/v1 Job from the template.' });
+  .meta({
+    description:
+      "Create a batch/v1 Job from the template; the run stays `running` until the Job is Complete (`succeeded`) or Failed (`failed`). `concurrency` applies over the Job's lifetime: `forbid` skips while a Job of the schedule is active, `replace` deletes it first.",
+  });
 
 export const ActionSchema = z
   .discriminatedUnion('type', [LogActionSchema, HttpActionSchema, KubernetesJobActionSchema])

@@ -17,18 +17,32 @@ import type { Schedule } from '../schedule/schema.ts';
 import { decodeCursor, pageOf } from './cursor.ts';
 import { CounterUpdateError } from './errors.ts';
 import { isDuplicateKey, mapMongoError, rethrow } from './mongo-errors.ts';
-import type { ClaimRequest, Page, Run, RunResult, RunStore } from './types.ts';
+import type {
+  ClaimRequest,
+  JobHandOff,
+  JobRef,
+  JobSettlement,
+  Page,
+  Run,
+  RunResult,
+  RunStatus,
+  RunStore,
+} from './types.ts';
 
 /**
  * `occurrence` marks scheduled/catch-up runs: the claim index covers only those. `claimId` is
  * the request id of the claim that holds the document now: the run id for the first claim, the
  * taking-over request's id after a released claim was taken over.
  */
-export type RunDoc = Omit<Run, 'id'> & {
+export type RunDoc = Omit<Run, 'id' | 'job'> & {
   _id: string;
   occurrence: boolean;
   instance?: string | null;
   claimId?: string;
+  /** absent on runs written before Jobs were tracked */
+  job?: JobRef | null;
+  /** when `job` was recorded: a relist fails only runs handed off before it began (jobRuns) */
+  handedOffAt?: Date | null;
 };
 
 const RELEASED_NOTE =
@@ -41,9 +55,12 @@ interface CounterDoc {
 }
 
 function toRun(doc: RunDoc): Run {
-  const { _id, occurrence: _o, instance: _i, claimId: _c, ...rest } = doc;
-  return { id: _id, ...rest };
+  const { _id, occurrence: _o, instance: _i, claimId: _c, handedOffAt: _h, job, ...rest } = doc;
+  return { id: _id, ...rest, job: job ?? null };
 }
+
+/** A run whose end can still be recorded (see RunStore.finish). */
+const UNSETTLED: { $in: RunStatus[] } = { $in: ['running', 'unknown'] };
 
 export class MongoRunStore implements RunStore {
   readonly #runs: Collection<RunDoc>;
@@ -72,6 +89,7 @@ export class MongoRunStore implements RunStore {
       latenessMs: req.firedAt.getTime() - req.scheduledFor.getTime(),
       error: req.error ?? null,
       response: null,
+      job: null,
       occurrence: !manual,
       instance: req.instance ?? null,
       claimId: req.id,
@@ -168,7 +186,7 @@ export class MongoRunStore implements RunStore {
   async finish(runId: string, result: RunResult): Promise<void> {
     await this.#runs
       .updateOne(
-        { _id: runId, status: { $in: ['running', 'unknown'] } },
+        { _id: runId, status: UNSETTLED },
         {
           $set: {
             status: result.status,
@@ -202,6 +220,7 @@ export class MongoRunStore implements RunStore {
         latenessMs: null,
         error: null,
         response: null,
+        job: null,
         occurrence: false,
         instance: null,
       };
@@ -310,9 +329,11 @@ export class MongoRunStore implements RunStore {
       { epoch: null }, // written without an epoch: no live leader's
       { epoch: current.epoch, $or: sameEpoch },
     ];
+    // A run handed off to a Job (`job` set) is not orphaned: the Job carries on without its
+    // leader, and the new leader's JobTracker settles the run from it.
     const r = await this.#runs
       .updateMany(
-        { status: 'running', $or: stale },
+        { status: 'running', job: null, $or: stale },
         {
           $set: {
             status: 'unknown',
@@ -328,5 +349,63 @@ export class MongoRunStore implements RunStore {
 
   async runningFor(scheduleId: string): Promise<number> {
     return this.#runs.countDocuments({ scheduleId, status: 'running' }).catch(rethrow);
+  }
+
+  async handOff(runId: string, handOff: JobHandOff, now: Date): Promise<void> {
+    await this.#runs
+      .updateOne(
+        { _id: runId, status: UNSETTLED },
+        {
+          $set: {
+            status: 'running',
+            job: handOff.job,
+            handedOffAt: now,
+            attempts: handOff.attempts,
+            response: handOff.response ?? null,
+            finishedAt: null,
+            error: null,
+          },
+        },
+      )
+      .catch(rethrow);
+  }
+
+  async adoptJob(runId: string, job: JobRef, now: Date): Promise<boolean> {
+    const r = await this.#runs
+      .updateOne(
+        { _id: runId, $or: [{ status: 'unknown' }, { status: 'running', job: null }] },
+        { $set: { status: 'running', job, handedOffAt: now, finishedAt: null, error: null } },
+      )
+      .catch(rethrow);
+    return r.modifiedCount === 1;
+  }
+
+  async settleJob(runId: string, settlement: JobSettlement): Promise<boolean> {
+    const r = await this.#runs
+      .updateOne(
+        { _id: runId, status: UNSETTLED },
+        {
+          $set: {
+            status: settlement.status,
+            finishedAt: settlement.finishedAt,
+            error: settlement.error ?? null,
+            job: settlement.job,
+          },
+        },
+      )
+      .catch(rethrow);
+    return r.modifiedCount === 1;
+  }
+
+  async jobRuns(namespace: string, before: Date): Promise<{ id: string; scheduleId: string; job: JobRef }[]> {
+    // `status` leads the status_created index: running runs are few.
+    const docs = await this.#runs
+      .find(
+        { status: 'running', 'job.namespace': namespace, handedOffAt: { $lt: before } },
+        { projection: { _id: 1, scheduleId: 1, job: 1 } },
+      )
+      .toArray()
+      .catch(rethrow);
+    return docs.flatMap((d) => (d.job ? [{ id: d._id, scheduleId: d.scheduleId, job: d.job }] : []));
   }
 }

@@ -113,6 +113,33 @@ export interface Run {
   latenessMs: number | null;
   error: string | null;
   response: { statusCode?: number; durationMs: number; summary?: string } | null;
+  /**
+   * The Kubernetes Job this run was handed off to (a kubernetesJob action): the run stays
+   * `running` until that Job finishes, and follows it across failovers (src/jobs/job-tracker.ts).
+   */
+  job: JobRef | null;
+}
+
+/** A Job, by where it lives. */
+export interface JobRef {
+  namespace: string;
+  name: string;
+}
+
+/** What the engine records when an action hands its run over to a Kubernetes Job. */
+export interface JobHandOff {
+  job: JobRef;
+  attempts: number;
+  response?: Run['response'];
+}
+
+/** How a handed-off run ended, read from its Job. */
+export interface JobSettlement {
+  status: 'succeeded' | 'failed';
+  finishedAt: Date;
+  error?: string;
+  /** the Job that decided it (recorded too, for a run settled before its hand-off was) */
+  job: JobRef;
 }
 
 export interface ClaimRequest {
@@ -183,8 +210,30 @@ export interface RunStore {
    * Runs still `running` whose leader stopped before recording how they ended: from older
    * epochs, or from another holder or process within `current.epoch` (a newer epoch's runs, a
    * live leader's, are never touched). Their action may have taken effect: marks them `unknown`.
+   * Runs handed off to a Job are left alone: they follow their Job, whoever leads.
    */
   settleOrphans(current: { leader: string; epoch: number; instance?: string }, now: Date): Promise<number>;
   /** Count of runs currently running for a schedule (for concurrency=forbid). */
   runningFor(scheduleId: string): Promise<number>;
+  /**
+   * Records that a run's action created (or found) its Job and the run now follows that Job: it
+   * stays `running` with `job` set. Only a run that is `running`, or `unknown` (settled by a newer
+   * leader meanwhile; it goes back to `running`), is changed: one already settled from its Job
+   * keeps how it ended.
+   */
+  handOff(runId: string, handOff: JobHandOff, now: Date): Promise<void>;
+  /**
+   * A Job was found for a run that does not know it yet: one left `unknown` by a leader that died
+   * between creating the Job and recording the hand-off, or one still `running` without `job`. It
+   * goes (back) to `running` with `job`. Returns whether it changed anything.
+   */
+  adoptJob(runId: string, job: JobRef, now: Date): Promise<boolean>;
+  /**
+   * Records how a run's Job ended: status, finishedAt and error only (attempts and response stay
+   * as the hand-off recorded them), and only for a run still `running` or `unknown`. Returns
+   * whether it changed anything, so a settlement is reported once.
+   */
+  settleJob(runId: string, settlement: JobSettlement): Promise<boolean>;
+  /** Runs still `running` that follow a Job in `namespace` and were handed off before `before`. */
+  jobRuns(namespace: string, before: Date): Promise<{ id: string; scheduleId: string; job: JobRef }[]>;
 }

@@ -1,6 +1,7 @@
 // The kubernetesJob action against the real API server: one Job per occurrence,
 // annotated like CronJob's; a second create of the same occurrence is a 409 that
 // counts as success, not a second Job; namespaces outside JOB_NAMESPACES refused.
+// How runs then follow their Job: kubernetes-job-tracking.int.test.ts.
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -28,7 +29,12 @@ describe('kubernetesJob action', () => {
   it('creates one Job per occurrence and treats a repeat as already done', async () => {
     const ns = await createNamespace('jobs');
     const batch = adminKubeConfig().makeApiClient(k8s.BatchV1Api);
-    const run = createKubernetesJobAction({ batch, allowedNamespaces: [ns, 'elsewhere'] });
+    const told: string[] = [];
+    const run = createKubernetesJobAction({
+      batch,
+      allowedNamespaces: [ns, 'elsewhere'],
+      onJob: (job) => told.push(String(job.metadata?.name)),
+    });
     const action: KubernetesJobActionConfig = { type: 'kubernetesJob', template };
     const scheduledFor = new Date('2026-11-23T10:00:00Z');
     const ctx = {
@@ -40,10 +46,22 @@ describe('kubernetesJob action', () => {
       signal: new AbortController().signal,
       logger: pino({ level: 'silent' }),
     };
+    // The run is handed off to the Job (the engine records that; the JobTracker settles it),
+    // and the tracker is told of the Job before the action returns.
+    const name = jobName('nightly', scheduledFor);
     const first = await run(action, ctx);
-    expect(first).toMatchObject({ status: 'succeeded', response: { statusCode: 201 } });
+    expect(first).toMatchObject({
+      status: 'succeeded',
+      response: { statusCode: 201 },
+      handedOff: { kind: 'Job', namespace: ns, name },
+    });
     const second = await run(action, { ...ctx, runId: 'run-2' });
-    expect(second).toMatchObject({ status: 'succeeded', response: { statusCode: 409 } });
+    expect(second).toMatchObject({
+      status: 'succeeded',
+      response: { statusCode: 409 },
+      handedOff: { kind: 'Job', namespace: ns, name },
+    });
+    expect(told).toEqual([name, name]);
     const jobs = await batch.listNamespacedJob({ namespace: ns });
     expect(jobs.items.map((j) => j.metadata?.name)).toEqual([jobName('nightly', scheduledFor)]);
     const job = jobs.items[0]!;
@@ -67,6 +85,7 @@ describe('kubernetesJob action', () => {
     const other = await run(action, { ...ctx, scheduleId: 'sched-2', runId: 'run-3' });
     expect(other.status).toBe('failed');
     expect(other.error).toMatch(/belongs to schedule sched-1, not to this one/);
+    expect(other.handedOff).toBeUndefined();
     const byHand = new Date('2026-11-23T11:00:00Z');
     await batch.createNamespacedJob({
       namespace: ns,

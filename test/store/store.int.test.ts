@@ -357,6 +357,63 @@ describe('MongoRunStore', () => {
     expect((await runs.list('s9', { limit: 10 })).items.map((r) => r.status)).toEqual(['unknown']);
   });
 
+  it('a run handed off to a Job stays running, survives settleOrphans and is settled from its Job once', async () => {
+    const at = new Date('2426-11-23T20:00:00Z');
+    const handed = claim('s10', at, 'pod-a', 11);
+    const lost = claim('s10', new Date(at.getTime() + 1000), 'pod-a', 11);
+    for (const c of [handed, lost]) expect(await runs.claim(c)).toBe(c.id);
+    const job = { namespace: 'team-a', name: 'j-1' };
+    const response = { statusCode: 201, durationMs: 12, summary: 'team-a/j-1' };
+    const handedAt = new Date(at.getTime() + 10);
+    await runs.handOff(handed.id, { job, attempts: 1, response }, handedAt);
+    const get = async (id: string) => (await runs.list('s10', { limit: 10 })).items.find((r) => r.id === id)!;
+    expect(await get(handed.id)).toMatchObject({
+      status: 'running',
+      job,
+      attempts: 1,
+      response,
+      finishedAt: null,
+    });
+    expect((await get(lost.id)).job).toBeNull();
+
+    // The next leader: only the run that never recorded its Job is an orphan.
+    await runs.settleOrphans({ leader: 'pod-b', epoch: 12 }, new Date());
+    expect((await get(handed.id)).status).toBe('running');
+    expect((await get(lost.id)).status).toBe('unknown');
+    expect(await runs.jobRuns('team-a', new Date(handedAt.getTime() + 1))).toEqual([
+      { id: handed.id, scheduleId: 's10', job },
+    ]);
+    expect(await runs.jobRuns('team-a', handedAt)).toEqual([]); // handed off after the list began
+    expect(await runs.jobRuns('team-b', new Date(handedAt.getTime() + 1))).toEqual([]);
+
+    // Its Job found: the unknown run follows it again; a second adoption changes nothing.
+    const lostJob = { namespace: 'team-a', name: 'j-2' };
+    expect(await runs.adoptJob(lost.id, lostJob, new Date())).toBe(true);
+    expect(await get(lost.id)).toMatchObject({
+      status: 'running',
+      job: lostJob,
+      finishedAt: null,
+      error: null,
+    });
+    expect(await runs.adoptJob(lost.id, lostJob, new Date())).toBe(false);
+    expect(await runs.adoptJob(handed.id, job, new Date())).toBe(false);
+
+    // Settled once: status, finishedAt and error only; attempts and response stay.
+    const finishedAt = new Date(at.getTime() + 60_000);
+    const failed = {
+      status: 'failed' as const,
+      finishedAt,
+      error: 'Job team-a/j-1 failed: DeadlineExceeded',
+      job,
+    };
+    expect(await runs.settleJob(handed.id, failed)).toBe(true);
+    expect(await get(handed.id)).toMatchObject({ ...failed, attempts: 1, response });
+    expect(await runs.settleJob(handed.id, { status: 'succeeded', finishedAt, job })).toBe(false);
+    // A hand-off recorded after its Job already settled the run does not reopen it.
+    await runs.handOff(handed.id, { job, attempts: 1 }, new Date());
+    expect((await get(handed.id)).status).toBe('failed');
+  });
+
   it('ensureIndexes is idempotent and follows a changed retention', async () => {
     await ensureIndexes(db, { runRetentionDays: 7 });
     await ensureIndexes(db, { runRetentionDays: 3 });
