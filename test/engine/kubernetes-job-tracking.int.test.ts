@@ -23,6 +23,7 @@ import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
 import type { Run } from '../../src/store/types.ts';
 import { adminKubeConfig, createNamespace, freshDb } from '../helpers/clients.ts';
+import { completeJob, failJob } from '../helpers/job-controller.ts';
 
 const logger = pino({ level: 'silent' });
 let client: MongoClient;
@@ -143,49 +144,8 @@ const handedOffRun = (scheduleId: string) =>
     (await allRuns(scheduleId)).find((r) => r.status === 'running' && r.job !== null),
   );
 
-// --- the Job controller's part ---------------------------------------------------
-
-async function writeStatus(name: string, status: k8s.V1JobStatus): Promise<void> {
-  const job = await batch.readNamespacedJob({ name, namespace: ns });
-  await batch.replaceNamespacedJobStatus({ name, namespace: ns, body: { ...job, status } });
-}
-
-const condition = (type: string, at: Date, reason: string, message: string): k8s.V1JobCondition => ({
-  type,
-  status: 'True',
-  lastTransitionTime: at,
-  reason,
-  message,
-});
-
-/** Marks a Job Complete as the Job controller does; returns the completion time (whole seconds). */
-async function complete(name: string): Promise<Date> {
-  const at = new Date(Math.floor(Date.now() / 1000) * 1000);
-  await writeStatus(name, {
-    startTime: new Date(at.getTime() - 1000),
-    completionTime: at,
-    succeeded: 1,
-    conditions: [
-      condition('SuccessCriteriaMet', at, 'CompletionsReached', 'Reached expected number of succeeded pods'),
-      condition('Complete', at, 'CompletionsReached', 'Reached expected number of succeeded pods'),
-    ],
-  });
-  return at;
-}
-
-async function fail(
-  name: string,
-  reason = 'BackoffLimitExceeded',
-  message = 'Job has reached the specified backoff limit',
-) {
-  const at = new Date(Math.floor(Date.now() / 1000) * 1000);
-  await writeStatus(name, {
-    startTime: new Date(at.getTime() - 1000),
-    failed: 1,
-    conditions: [condition('FailureTarget', at, reason, message), condition('Failed', at, reason, message)],
-  });
-  return at;
-}
+const complete = (name: string) => completeJob(batch, ns, name);
+const fail = (name: string, reason?: string, message?: string) => failJob(batch, ns, name, reason, message);
 
 beforeAll(async () => {
   ({ client, db } = await freshDb('jobtrack'));
