@@ -86,6 +86,8 @@ export class ScheduleController {
   readonly #bucket: TokenBucket;
   readonly #reconcile: KeyedQueue;
   readonly #status: KeyedQueue;
+  /** adds the finalizer, at the write budget's pace, apart from storing (which must not wait) */
+  readonly #finalize: KeyedQueue;
   readonly #watches: ListWatch<ScheduleObject>[] = [];
   #resync: NodeJS.Timeout | null = null;
   /** counters for benchmarks and logs */
@@ -103,6 +105,14 @@ export class ScheduleController {
         log[attempt > 3 ? 'warn' : 'debug'](
           { err, object: key, attempt },
           'reconciling a Schedule object failed; retrying',
+        ),
+    });
+    this.#finalize = new KeyedQueue({
+      work: (key) => this.#addFinalizer(key),
+      onError: (key, err, attempt) =>
+        log[attempt > 3 ? 'warn' : 'debug'](
+          { err, object: key, attempt },
+          'adding the finalizer to a Schedule object failed; retrying',
         ),
     });
     this.#status = new KeyedQueue({
@@ -149,12 +159,13 @@ export class ScheduleController {
     if (this.#resync) clearInterval(this.#resync);
     this.#resync = null;
     await Promise.all(this.#watches.map((w) => w.stop()));
-    await Promise.all([this.#reconcile.stop(), this.#status.stop()]);
+    await Promise.all([this.#reconcile.stop(), this.#status.stop(), this.#finalize.stop()]);
   }
 
   /** Resolves when every object seen so far was reconciled and its status written (tests). */
   async idle(): Promise<void> {
     await this.#reconcile.idle();
+    await this.#finalize.idle();
     await this.#status.idle();
   }
 
@@ -288,7 +299,7 @@ export class ScheduleController {
   // --- reconcile -------------------------------------------------------------
 
   async #reconcileOne(key: string): Promise<void> {
-    let obj = this.#objects.get(key);
+    const obj = this.#objects.get(key);
     if (!obj) return;
     this.stats.reconciles++;
     const { namespace, name, uid } = obj.metadata as Required<
@@ -331,13 +342,10 @@ export class ScheduleController {
         this.#event(obj, { type: 'Warning', reason: 'NameTaken', action: 'Sync', note: err.message });
       }
     }
-    // The finalizer comes after the schedule is stored, so arming is not held up by the write
-    // budget (a fresh install of 10,000 objects); an object deleted in between is caught by its
-    // DELETED event or, failing that, by the next list.
-    if (this.#idOf.has(key) && !finalizers.includes(FINALIZER)) {
-      obj = await this.#setFinalizers(obj, [...finalizers, FINALIZER]);
-      this.#objects.set(key, obj);
-    }
+    // The finalizer comes after the schedule is stored, and from its own queue, so arming is
+    // not held up by the write budget (a fresh install of 10,000 objects); an object deleted in
+    // between is caught by its DELETED event or, failing that, by the next list.
+    if (this.#idOf.has(key) && !finalizers.includes(FINALIZER)) this.#finalize.add(key);
     if (!this.#handedOver.has(uid) && this.#idOf.has(key)) {
       this.#handedOver.add(uid);
       this.#event(obj, {
@@ -348,6 +356,20 @@ export class ScheduleController {
       });
     }
     this.#status.add(key);
+  }
+
+  async #addFinalizer(key: string): Promise<void> {
+    const obj = this.#objects.get(key);
+    if (!obj || obj.metadata.deletionTimestamp || !this.#idOf.has(key)) return;
+    const finalizers = obj.metadata.finalizers ?? [];
+    if (finalizers.includes(FINALIZER)) return;
+    try {
+      const updated = await this.#setFinalizers(obj, [...finalizers, FINALIZER]);
+      if (this.#objects.get(key)?.metadata.uid === updated.metadata.uid) this.#objects.set(key, updated);
+    } catch (err) {
+      if (err instanceof k8s.ApiException && err.code === 404) return; // deleted meanwhile
+      throw err; // a conflict: retried, and the watch brings the newer object
+    }
   }
 
   /** Waits for a token: every write to the API server (finalizers, status) shares one bucket. */
