@@ -12,11 +12,12 @@
 // latest claimed occurrence (where a new leader's catch-up starts). It is not
 // subject to the runs' TTL, so neither forgets when history expires.
 import { randomUUID } from 'node:crypto';
-import type { Collection, Db, Filter } from 'mongodb';
+import { type Collection, type Db, type Filter, MongoBulkWriteError } from 'mongodb';
 import type { Schedule } from '../schedule/schema.ts';
+import { Batcher, type Settled } from './batcher.ts';
 import { decodeCursor, pageOf } from './cursor.ts';
 import { CounterUpdateError } from './errors.ts';
-import { isDuplicateKey, mapMongoError, rethrow } from './mongo-errors.ts';
+import { DUPLICATE_KEY, isDuplicateKey, mapMongoError, rethrow } from './mongo-errors.ts';
 import type {
   ClaimRequest,
   JobHandOff,
@@ -59,41 +60,104 @@ function toRun(doc: RunDoc): Run {
   return { id: _id, ...rest, job: job ?? null };
 }
 
+export interface MongoRunStoreOptions {
+  /**
+   * Claims and finishes made in the same turn of the event loop share one round trip (issue 13;
+   * default true). false: one insert and one counter upsert per claim, as before (benchmarks
+   * compare the two).
+   */
+  batch?: boolean;
+  /** most documents in one bulk write (default 1000) */
+  maxBatch?: number;
+}
+
+function runDocOf(req: ClaimRequest): RunDoc {
+  return {
+    _id: req.id,
+    scheduleId: req.scheduleId,
+    scheduleName: req.scheduleName,
+    scheduledFor: req.scheduledFor,
+    createdAt: req.firedAt,
+    firedAt: req.status === 'running' ? req.firedAt : null,
+    finishedAt: req.status === 'skipped' ? req.firedAt : null,
+    status: req.status,
+    attempts: 0,
+    trigger: req.trigger,
+    leader: req.leader,
+    epoch: req.epoch,
+    latenessMs: req.firedAt.getTime() - req.scheduledFor.getTime(),
+    error: req.error ?? null,
+    response: null,
+    job: null,
+    occurrence: req.trigger !== 'manual',
+    instance: req.instance ?? null,
+    claimId: req.id,
+  };
+}
+
+function counterUpdate(req: ClaimRequest) {
+  return { $inc: { claimed: req.status === 'running' ? 1 : 0 }, $max: { last: req.scheduledFor } };
+}
+
+function finishUpdate(result: RunResult) {
+  return {
+    $set: {
+      status: result.status,
+      finishedAt: result.finishedAt,
+      attempts: result.attempts,
+      error: result.error ?? null,
+      response: result.response ?? null,
+    },
+  };
+}
+
+/**
+ * Runs an unordered bulk write; returns the failed operations by index. Throws (mapped) when the
+ * round trip itself failed, so no operation's fate is known from it.
+ */
+async function failedWrites(write: () => Promise<unknown>): Promise<Map<number, unknown>> {
+  try {
+    await write();
+    return new Map();
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError) || !err.writeErrors) throw mapMongoError(err);
+    const list = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    if (list.length === 0) throw mapMongoError(err);
+    return new Map(list.map((e) => [e.index, e]));
+  }
+}
+
+const isDuplicateCode = (e: unknown) => (e as { code?: unknown }).code === DUPLICATE_KEY;
+
 /** A run whose end can still be recorded (see RunStore.finish). */
 const UNSETTLED: { $in: RunStatus[] } = { $in: ['running', 'unknown'] };
 
 export class MongoRunStore implements RunStore {
   readonly #runs: Collection<RunDoc>;
   readonly #counters: Collection<CounterDoc>;
+  readonly #claims: Batcher<ClaimRequest, string | null> | null = null;
+  readonly #finishes: Batcher<{ runId: string; result: RunResult }, void> | null = null;
 
-  constructor(db: Db) {
+  constructor(db: Db, options: MongoRunStoreOptions = {}) {
     this.#runs = db.collection<RunDoc>('runs');
     this.#counters = db.collection<CounterDoc>('run_counters');
+    if (options.batch ?? true) {
+      const max = options.maxBatch ?? 1000;
+      this.#claims = new Batcher((reqs: ClaimRequest[]) => this.#claimMany(reqs), max);
+      this.#finishes = new Batcher(
+        (items: { runId: string; result: RunResult }[]) => this.#finishMany(items),
+        max,
+      );
+    }
   }
 
-  async claim(req: ClaimRequest): Promise<string | null> {
-    const manual = req.trigger === 'manual';
-    const doc: RunDoc = {
-      _id: req.id,
-      scheduleId: req.scheduleId,
-      scheduleName: req.scheduleName,
-      scheduledFor: req.scheduledFor,
-      createdAt: req.firedAt,
-      firedAt: req.status === 'running' ? req.firedAt : null,
-      finishedAt: req.status === 'skipped' ? req.firedAt : null,
-      status: req.status,
-      attempts: 0,
-      trigger: req.trigger,
-      leader: req.leader,
-      epoch: req.epoch,
-      latenessMs: req.firedAt.getTime() - req.scheduledFor.getTime(),
-      error: req.error ?? null,
-      response: null,
-      job: null,
-      occurrence: !manual,
-      instance: req.instance ?? null,
-      claimId: req.id,
-    };
+  claim(req: ClaimRequest): Promise<string | null> {
+    return this.#claims ? this.#claims.add(req) : this.#claimOne(req);
+  }
+
+  /** The per-fire path (`batch: false`): one insert, then one counter upsert. */
+  async #claimOne(req: ClaimRequest): Promise<string | null> {
+    const doc = runDocOf(req);
     let runId: string = req.id;
     try {
       await this.#runs.insertOne(doc);
@@ -103,13 +167,9 @@ export class MongoRunStore implements RunStore {
       if (held === null) return null;
       runId = held;
     }
-    if (!manual) {
+    if (req.trigger !== 'manual') {
       try {
-        await this.#counters.updateOne(
-          { _id: req.scheduleId },
-          { $inc: { claimed: req.status === 'running' ? 1 : 0 }, $max: { last: req.scheduledFor } },
-          { upsert: true },
-        );
+        await this.#counters.updateOne({ _id: req.scheduleId }, counterUpdate(req), { upsert: true });
       } catch (err) {
         throw new CounterUpdateError(`run ${runId} claimed, but its counter was not updated`, runId, {
           cause: err,
@@ -117,6 +177,53 @@ export class MongoRunStore implements RunStore {
       }
     }
     return runId;
+  }
+
+  /**
+   * The batched path: every claim of a wake-up in one unordered bulk insert, then every counter
+   * in one unordered bulk write. A duplicate key is answered per claim exactly as #claimOne
+   * answers it (a takeover, ours already, or someone else's); any other failure of one document
+   * fails that claim only, and a failure of the whole round trip fails them all (the engine
+   * retries each with the same id, which the duplicate-key path then recognises).
+   */
+  async #claimMany(reqs: ClaimRequest[]): Promise<Settled<string | null>[]> {
+    const docs = reqs.map(runDocOf);
+    const failed = await failedWrites(() => this.#runs.insertMany(docs, { ordered: false }));
+    const results: Settled<string | null>[] = await Promise.all(
+      reqs.map(async (req, i): Promise<Settled<string | null>> => {
+        const error = failed.get(i);
+        if (error === undefined) return { ok: true, value: req.id };
+        if (!isDuplicateCode(error)) return { ok: false, error: mapMongoError(error) };
+        try {
+          return { ok: true, value: await this.#takeOver(docs[i]!, req) };
+        } catch (err) {
+          return { ok: false, error: err };
+        }
+      }),
+    );
+    const counted = reqs
+      .map((req, i) => ({ req, i, r: results[i]! }))
+      .filter(({ req, r }) => req.trigger !== 'manual' && r.ok && r.value !== null);
+    if (counted.length === 0) return results;
+    const counterFailures = await failedWrites(() =>
+      this.#counters.bulkWrite(
+        counted.map(({ req }) => ({
+          updateOne: { filter: { _id: req.scheduleId }, update: counterUpdate(req), upsert: true },
+        })),
+        { ordered: false },
+      ),
+    ).catch((err: unknown) => new Map(counted.map((_, k) => [k, err])));
+    for (const [k, cause] of counterFailures) {
+      const { i } = counted[k]!;
+      const runId = (results[i] as { ok: true; value: string }).value;
+      results[i] = {
+        ok: false,
+        error: new CounterUpdateError(`run ${runId} claimed, but its counter was not updated`, runId, {
+          cause,
+        }),
+      };
+    }
+    return results;
   }
 
   /**
@@ -183,21 +290,30 @@ export class MongoRunStore implements RunStore {
       .catch(rethrow);
   }
 
-  async finish(runId: string, result: RunResult): Promise<void> {
-    await this.#runs
-      .updateOne(
-        { _id: runId, status: UNSETTLED },
-        {
-          $set: {
-            status: result.status,
-            finishedAt: result.finishedAt,
-            attempts: result.attempts,
-            error: result.error ?? null,
-            response: result.response ?? null,
-          },
-        },
-      )
-      .catch(rethrow);
+  finish(runId: string, result: RunResult): Promise<void> {
+    return this.#finishes ? this.#finishes.add({ runId, result }) : this.#finishOne(runId, result);
+  }
+
+  async #finishOne(runId: string, result: RunResult): Promise<void> {
+    await this.#runs.updateOne({ _id: runId, status: UNSETTLED }, finishUpdate(result)).catch(rethrow);
+  }
+
+  /** Runs that end together (a burst's webhooks) are recorded in one unordered bulk write. */
+  async #finishMany(items: { runId: string; result: RunResult }[]): Promise<Settled<void>[]> {
+    const failed = await failedWrites(() =>
+      this.#runs.bulkWrite(
+        items.map(({ runId, result }) => ({
+          updateOne: { filter: { _id: runId, status: UNSETTLED }, update: finishUpdate(result) },
+        })),
+        { ordered: false },
+      ),
+    );
+    return items.map((_, i) => {
+      const error = failed.get(i);
+      return error === undefined
+        ? { ok: true, value: undefined }
+        : { ok: false, error: mapMongoError(error) };
+    });
   }
 
   async requestManual(schedule: Pick<Schedule, 'id' | 'name'>, now: Date): Promise<Run> {

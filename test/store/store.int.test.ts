@@ -1,6 +1,6 @@
 // The store against the real MongoDB-protocol server: versioned writes,
 // conditional replace, pagination, the change stream feed and exact-once claims.
-import type { Db, MongoClient } from 'mongodb';
+import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ScheduleInput, validateScheduleInput } from '../../src/schedule/schema.ts';
 import {
@@ -14,7 +14,8 @@ import {
 import { ensureIndexes } from '../../src/store/indexes.ts';
 import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
-import { freshDb } from '../helpers/clients.ts';
+import type { ClaimRequest } from '../../src/store/types.ts';
+import { freshDb, stack } from '../helpers/clients.ts';
 
 let client: MongoClient;
 let db: Db;
@@ -420,4 +421,106 @@ describe('MongoRunStore', () => {
     const ttl = (await db.collection('runs').indexes()).find((i) => i.name === 'retention_ttl');
     expect(ttl?.expireAfterSeconds).toBe(3 * 86_400);
   });
+});
+
+describe('MongoRunStore claims in batches (issue 13)', () => {
+  const claim = (scheduleId: string, at: Date, extra: Partial<ClaimRequest> = {}): ClaimRequest => ({
+    id: crypto.randomUUID(),
+    scheduleId,
+    scheduleName: 'n',
+    scheduledFor: at,
+    firedAt: new Date(at.getTime() + 5),
+    trigger: 'schedule',
+    leader: 'a',
+    epoch: 1,
+    status: 'running',
+    ...extra,
+  });
+
+  it.each([true, false])(
+    'batch=%s: one wake-up of claims, with races, retries and takeovers inside it, answers each as alone',
+    async (batch) => {
+      // its own client, so the inserts this test causes can be counted
+      const watched = new MongoClient(stack().mongo.uri, { monitorCommands: true });
+      const inserts: number[] = [];
+      watched.on('commandStarted', (e) => {
+        if (e.commandName === 'insert' && e.command.insert === 'runs')
+          inserts.push(e.command.documents.length);
+      });
+      const store = new MongoRunStore(watched.db(db.databaseName), { batch });
+      const at = new Date(`2426-11-24T0${batch ? 1 : 2}:00:00Z`);
+      const tag = `b${batch}`;
+      // a released claim a later epoch may take over, and one an earlier epoch may not
+      const given = await store.claim(claim(`${tag}-released`, at));
+      await store.unclaim(given!);
+      const fenced = await store.claim(claim(`${tag}-fenced`, at, { epoch: 5 }));
+      await store.unclaim(fenced!);
+      const retried = claim(`${tag}-retried`, at);
+      expect(await store.claim(retried)).toBe(retried.id);
+
+      const fresh = Array.from({ length: 300 }, (_, i) => claim(`${tag}-s${i}`, at));
+      const rivalA = claim(`${tag}-contested`, at);
+      const rivalB = claim(`${tag}-contested`, at, { leader: 'b' });
+      const takeover = claim(`${tag}-released`, at, { epoch: 2 });
+      const stale = claim(`${tag}-fenced`, at, { epoch: 4 });
+      const skipped = claim(`${tag}-skipped`, at, { status: 'skipped', error: 'forbid' });
+      // all issued in the same turn: one batch when batching
+      const answers = await Promise.all([
+        ...fresh.map((r) => store.claim(r)),
+        store.claim(rivalA),
+        store.claim(rivalB),
+        store.claim(takeover),
+        store.claim(stale),
+        store.claim(retried),
+        store.claim(skipped),
+      ]);
+      const [a, b, took, refused, again, skip] = answers.slice(fresh.length);
+      // the 306 claims of one turn: one bulk insert batched, one insert each per fire
+      expect(inserts.slice(3)).toEqual(batch ? [306] : Array(306).fill(1));
+      expect(answers.slice(0, fresh.length)).toEqual(fresh.map((r) => r.id));
+      expect([a, b].filter((x) => x !== null)).toHaveLength(1); // exactly one rival holds it
+      expect(took).toBe(given); // the taken-over run keeps its id
+      expect(refused).toBeNull();
+      expect(again).toBe(retried.id); // a retry of a landed claim is still ours
+      expect(skip).toBe(skipped.id);
+
+      const counters = db.collection<{ _id: string; claimed: number; last: Date }>('run_counters');
+      const c = await counters
+        .find({
+          _id: { $in: [`${tag}-s0`, `${tag}-s299`, `${tag}-contested`, `${tag}-released`, `${tag}-skipped`] },
+        })
+        .toArray();
+      const byId = Object.fromEntries(c.map((d) => [d._id, d]));
+      expect(byId[`${tag}-s0`]).toMatchObject({ claimed: 1, last: at });
+      expect(byId[`${tag}-s299`]).toMatchObject({ claimed: 1 });
+      expect(byId[`${tag}-contested`]).toMatchObject({ claimed: 1 });
+      expect(byId[`${tag}-released`]).toMatchObject({ claimed: 1 }); // given back (0), taken over (1)
+      expect(byId[`${tag}-skipped`]).toMatchObject({ claimed: 0, last: at });
+      const runsOf = await db.collection('runs').countDocuments({ scheduleId: { $regex: `^${tag}-s\\d` } });
+      expect(runsOf).toBe(300);
+
+      // finishes of one turn, in one round trip: each applied to its own run, only if unsettled
+      const done = new Date(at.getTime() + 1000);
+      await Promise.all(
+        fresh.map((r, i) =>
+          store.finish(r.id, {
+            status: i % 2 ? 'failed' : 'succeeded',
+            finishedAt: done,
+            attempts: 1,
+            ...(i % 2 ? { error: `e${i}` } : {}),
+          }),
+        ),
+      );
+      const first = await db.collection('runs').findOne({ _id: fresh[0]!.id as never });
+      const second = await db.collection('runs').findOne({ _id: fresh[1]!.id as never });
+      expect(first).toMatchObject({ status: 'succeeded', attempts: 1, error: null });
+      expect(second).toMatchObject({ status: 'failed', error: 'e1' });
+      // a finish never reopens what is settled
+      await store.finish(fresh[0]!.id, { status: 'failed', finishedAt: done, attempts: 2 });
+      expect(await db.collection('runs').findOne({ _id: fresh[0]!.id as never })).toMatchObject({
+        status: 'succeeded',
+      });
+      await watched.close();
+    },
+  );
 });
