@@ -159,6 +159,7 @@ async function main(): Promise<void> {
     now: () => new Date(),
     metrics: engineMetrics(metrics.engine),
     maxCatchUp: config.maxCatchupPerSchedule,
+    maxConcurrentRuns: config.maxConcurrentRuns,
   });
 
   // Leading needs MongoDB (issue 10): a replica campaigns, and a leader keeps the Lease, only

@@ -18,6 +18,7 @@ export const DEFAULTS = {
   LEADER_LABEL: 'leasecron.io/role',
   SHUTDOWN_TIMEOUT_SECONDS: '20',
   MAX_CATCHUP_PER_SCHEDULE: '100',
+  MAX_CONCURRENT_RUNS: '500',
   API_DB_TIMEOUT_MS: '1500',
   READY_TIMEOUT_MS: '1000',
   AUTH: 'kubernetes',
@@ -148,6 +149,12 @@ export const CONFIG_DOCS = [
     name: 'MAX_CATCHUP_PER_SCHEDULE',
     default: DEFAULTS.MAX_CATCHUP_PER_SCHEDULE,
     description: 'Most missed occurrences fired per schedule by the fireAll misfire policy, 1..10000.',
+  },
+  {
+    name: 'MAX_CONCURRENT_RUNS',
+    default: DEFAULTS.MAX_CONCURRENT_RUNS,
+    description:
+      'Most actions the leader runs at once, 1..100000; more due at the same time wait their turn in claim order (their lateness counts the wait), so a burst of webhooks does not open a socket each at once.',
   },
   {
     name: 'API_DB_TIMEOUT_MS',

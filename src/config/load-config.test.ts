@@ -47,6 +47,7 @@ describe('loadConfig defaults', () => {
       drainTimeoutMs: 15_000,
       jobNamespaces: ['default'],
       maxCatchupPerSchedule: 100,
+      maxConcurrentRuns: 500,
       apiDbTimeoutMs: 1500,
       readyTimeoutMs: 1000,
       egress: DEFAULT_EGRESS_POLICY,

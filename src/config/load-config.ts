@@ -65,6 +65,7 @@ export interface Config {
   readonly drainTimeoutMs: number;
   readonly jobNamespaces: readonly string[];
   readonly maxCatchupPerSchedule: number;
+  readonly maxConcurrentRuns: number;
   /** Total time one API request may wait for MongoDB before it answers 503. */
   readonly apiDbTimeoutMs: number;
   /** Time /readyz waits for MongoDB's answer before it reports not ready. */
@@ -218,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
   const shutdownTimeoutMs = withDefault('SHUTDOWN_TIMEOUT_SECONDS', (r) => parseSecondsToMs(r, 3600));
   const jobNamespaces = parseJobNamespaces(get('JOB_NAMESPACES'), podNamespace, report);
   const maxCatchupPerSchedule = withDefault('MAX_CATCHUP_PER_SCHEDULE', (r) => parseInteger(r, 1, 10_000));
+  const maxConcurrentRuns = withDefault('MAX_CONCURRENT_RUNS', (r) => parseInteger(r, 1, 100_000));
   const apiDbTimeoutMs = withDefault('API_DB_TIMEOUT_MS', (r) => parseInteger(r, 100, 60_000));
   const readyTimeoutMs = withDefault('READY_TIMEOUT_MS', (r) => parseInteger(r, 100, 60_000));
   const egress = parseEgress(get, report);
@@ -248,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
     drainTimeoutMs: drainBudgetMs(shutdownTimeoutMs),
     jobNamespaces,
     maxCatchupPerSchedule,
+    maxConcurrentRuns,
     apiDbTimeoutMs,
     readyTimeoutMs,
     egress,

@@ -23,8 +23,14 @@ import type {
 } from '../store/types.ts';
 import { runOutcome, type StopCause } from './outcome.ts';
 import { editBoundary, judgeTurn, ON_TIME_TOLERANCE_MS, planDue, startCursor } from './plan.ts';
+import { RunPool } from './run-pool.ts';
 import { TimerHeap } from './timer-heap.ts';
-import { type EngineDeps, type EngineMetrics, noopEngineMetrics } from './types.ts';
+import {
+  DEFAULT_MAX_CONCURRENT_RUNS,
+  type EngineDeps,
+  type EngineMetrics,
+  noopEngineMetrics,
+} from './types.ts';
 
 // One per armed schedule, so kept small (100,000 of them must fit in < 1 KiB each, see
 // bench/README.md): the cursor is epoch ms, not a Date (~100 B); the map of running runs
@@ -112,7 +118,10 @@ export interface EngineStatus {
   epoch: number | null;
   schedules: number;
   armed: number;
+  /** runs claimed and not yet finished, including those waiting for a slot */
   running: number;
+  /** runs waiting for a slot (MAX_CONCURRENT_RUNS) */
+  queued: number;
 }
 
 export class Engine {
@@ -126,6 +135,7 @@ export class Engine {
    */
   readonly #invalid = new Map<string, number>();
   readonly #timers: TimerHeap;
+  readonly #pool: RunPool;
   readonly #instance: string;
   #term = 0;
   #leading = false;
@@ -147,6 +157,7 @@ export class Engine {
     this.#m = deps.metrics ?? noopEngineMetrics;
     this.#instance = deps.instance ?? randomUUID();
     this.#timers = new TimerHeap((id, at) => this.#onDue(id, at));
+    this.#pool = new RunPool(deps.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS);
   }
 
   status(): EngineStatus {
@@ -156,6 +167,7 @@ export class Engine {
       schedules: this.#entries.size,
       armed: this.#timers.size,
       running: this.#running.size,
+      queued: this.#pool.queued,
     };
   }
 
@@ -672,16 +684,35 @@ export class Engine {
   ): Promise<void> {
     const ctrl = new AbortController();
     addRunning(e, runId, ctrl, this.#running);
+    let slot: (() => void) | null = null;
     try {
-      if (!this.#mayFire(term)) {
-        // Leadership ended between claim and action: nothing ran, so give the claim
-        // back (marked released, the key stays taken) for the next leader's catch-up.
+      // Its turn among the runs under way (MAX_CONCURRENT_RUNS); a newer run of a `replace`
+      // schedule, the end of leadership or a drain may stop it while it waits.
+      slot = this.#mayFire(term) ? await this.#pool.acquire(ctrl.signal) : null;
+      if (slot === null || !this.#mayFire(term)) {
+        const why: unknown = ctrl.signal.aborted ? ctrl.signal.reason : undefined;
+        if (why instanceof RunStoppedError && why.stopCause === 'replaced' && term === this.#term) {
+          await this.#finish(runId, {
+            status: 'abandoned',
+            finishedAt: this.#d.now(),
+            attempts: 0,
+            error: `${why.message}, before it started`,
+          });
+          this.#m.fired('abandoned', latenessMs);
+          this.#d.observer?.finished(s.id, runId, 'abandoned', why.message);
+          return;
+        }
+        // Leadership ended (or a drain began) between claim and action: nothing ran, so give
+        // the claim back (marked released, the key stays taken) for the next leader's catch-up.
         await this.#d.runs
           .unclaim(runId, claimId)
           .catch((err) => this.#d.logger.warn({ err, runId }, 'unclaim failed'));
         this.#m.fired('abandoned', latenessMs);
         return;
       }
+      // What the metric reports: from the occurrence to its action's start, a wait for a
+      // slot included (manual runs have no occurrence time to be late for).
+      if (latenessMs !== undefined) latenessMs = this.#d.now().getTime() - at.getTime();
       let result: ActionResult;
       this.#d.observer?.started(s.id, runId, at);
       try {
@@ -698,6 +729,8 @@ export class Engine {
             logger: this.#d.logger,
           }));
       } finally {
+        slot();
+        slot = null;
         dropRunning(e, runId, this.#running);
       }
       // Whatever stopped it, the record says what is known: a request cut off under way is
@@ -730,6 +763,7 @@ export class Engine {
     } catch (err) {
       this.#d.logger.error({ err, runId, scheduleId: s.id }, 'recording a run failed');
     } finally {
+      slot?.();
       dropRunning(e, runId, this.#running);
     }
   }

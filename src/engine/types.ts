@@ -58,6 +58,9 @@ export interface EngineJobs {
   replace(scheduleId: string): Promise<void>;
 }
 
+/** Actions under way at once unless MAX_CONCURRENT_RUNS says otherwise. */
+export const DEFAULT_MAX_CONCURRENT_RUNS = 500;
+
 export interface EngineDeps {
   schedules: ScheduleStore;
   runs: RunStore;
@@ -76,6 +79,8 @@ export interface EngineDeps {
   metrics?: EngineMetrics;
   /** fireAll's cap on catch-up fires per schedule (MAX_CATCHUP_PER_SCHEDULE); default 100. */
   maxCatchUp?: number;
+  /** At most this many actions at once (MAX_CONCURRENT_RUNS); the rest wait in claim order. */
+  maxConcurrentRuns?: number;
   /** How often the leader looks for manual trigger requests (ms). */
   manualPollMs?: number;
   observer?: RunObserver;
