@@ -277,7 +277,9 @@ export class Engine {
     const stream = this.#stream;
     this.#stream = null;
     this.#token = null;
-    return Promise.all([stream?.close(), this.#drain()]).then(() => {});
+    return Promise.all([stream?.close(), this.#drain()])
+      .then(() => this.#d.runs.flushCounters?.())
+      .then(() => {});
   }
 
   /** Waits for in-flight work, including what it starts while finishing (e.g. an unclaim). */
@@ -556,6 +558,7 @@ export class Engine {
         leader: this.#d.identity,
         epoch: this.#epoch ?? -1,
         instance: this.#instance,
+        exactCount: s.maxRuns !== null,
       };
       // A kubernetesJob run's action ends once its Job exists; the Job may run much longer, and
       // counts as running until it finishes (the tracker learns of it before the action returns).

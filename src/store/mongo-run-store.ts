@@ -16,7 +16,7 @@ import { type Collection, type Db, type Filter, MongoBulkWriteError } from 'mong
 import type { Schedule } from '../schedule/schema.ts';
 import { Batcher, type Settled } from './batcher.ts';
 import { decodeCursor, pageOf } from './cursor.ts';
-import { CounterUpdateError } from './errors.ts';
+import { CounterUpdateError, StoreUnavailableError } from './errors.ts';
 import { DUPLICATE_KEY, isDuplicateKey, mapMongoError, rethrow } from './mongo-errors.ts';
 import type {
   ClaimRequest,
@@ -59,6 +59,9 @@ function toRun(doc: RunDoc): Run {
   const { _id, occurrence: _o, instance: _i, claimId: _c, handedOffAt: _h, job, ...rest } = doc;
   return { id: _id, ...rest, job: job ?? null };
 }
+
+/** How long claim counters without maxRuns wait to be written together (ms). */
+const DEFERRED_COUNTERS_MS = 250;
 
 export interface MongoRunStoreOptions {
   /**
@@ -137,6 +140,10 @@ export class MongoRunStore implements RunStore {
   readonly #counters: Collection<CounterDoc>;
   readonly #claims: Batcher<ClaimRequest, string | null> | null = null;
   readonly #finishes: Batcher<{ runId: string; result: RunResult }, void> | null = null;
+  /** per schedule, claims whose counter is not written yet (batched path, no maxRuns) */
+  readonly #deferred = new Map<string, { inc: number; last: Date }>();
+  #deferredTimer: NodeJS.Timeout | null = null;
+  #writing: Promise<void> | null = null;
 
   constructor(db: Db, options: MongoRunStoreOptions = {}) {
     this.#runs = db.collection<RunDoc>('runs');
@@ -204,17 +211,21 @@ export class MongoRunStore implements RunStore {
     const counted = reqs
       .map((req, i) => ({ req, i, r: results[i]! }))
       .filter(({ req, r }) => req.trigger !== 'manual' && r.ok && r.value !== null);
-    if (counted.length === 0) return results;
+    // maxRuns needs its count exact before the claim is answered; the rest is written a moment
+    // later, off the claim's path, coalesced per schedule (see ClaimRequest.exactCount).
+    for (const { req } of counted) if (!req.exactCount) this.#defer(req);
+    const exact = counted.filter(({ req }) => req.exactCount);
+    if (exact.length === 0) return results;
     const counterFailures = await failedWrites(() =>
       this.#counters.bulkWrite(
-        counted.map(({ req }) => ({
+        exact.map(({ req }) => ({
           updateOne: { filter: { _id: req.scheduleId }, update: counterUpdate(req), upsert: true },
         })),
         { ordered: false },
       ),
-    ).catch((err: unknown) => new Map(counted.map((_, k) => [k, err])));
+    ).catch((err: unknown) => new Map(exact.map((_, k) => [k, err])));
     for (const [k, cause] of counterFailures) {
-      const { i } = counted[k]!;
+      const { i } = exact[k]!;
       const runId = (results[i] as { ok: true; value: string }).value;
       results[i] = {
         ok: false,
@@ -224,6 +235,75 @@ export class MongoRunStore implements RunStore {
       };
     }
     return results;
+  }
+
+  #defer(req: ClaimRequest): void {
+    const d = this.#deferred.get(req.scheduleId);
+    const inc = req.status === 'running' ? 1 : 0;
+    if (d) {
+      d.inc += inc;
+      if (req.scheduledFor > d.last) d.last = req.scheduledFor;
+    } else this.#deferred.set(req.scheduleId, { inc, last: req.scheduledFor });
+    this.#deferredTimer ??= setTimeout(() => void this.#writeDeferred(), DEFERRED_COUNTERS_MS).unref();
+  }
+
+  /** Writes the deferred counters in one bulk write; what fails is kept for the next try. */
+  #writeDeferred(): Promise<void> {
+    this.#writing ??= this.#writeDeferredOnce().finally(() => {
+      this.#writing = null;
+    });
+    return this.#writing;
+  }
+
+  async #writeDeferredOnce(): Promise<void> {
+    const batch = [...this.#deferred];
+    this.#deferred.clear();
+    if (batch.length === 0) return;
+    try {
+      const failed = await failedWrites(() =>
+        this.#counters.bulkWrite(
+          batch.map(([id, d]) => ({
+            updateOne: {
+              filter: { _id: id },
+              update: { $inc: { claimed: d.inc }, $max: { last: d.last } },
+              upsert: true,
+            },
+          })),
+          { ordered: false },
+        ),
+      ).catch((err: unknown) => new Map(batch.map((_, k) => [k, err])));
+      for (const k of failed.keys()) {
+        const [id, d] = batch[k]!;
+        const now = this.#deferred.get(id);
+        if (now) {
+          now.inc += d.inc;
+          if (d.last > now.last) now.last = d.last;
+        } else this.#deferred.set(id, d);
+      }
+    } finally {
+      this.#deferredTimer = null;
+      if (this.#deferred.size > 0)
+        this.#deferredTimer = setTimeout(() => void this.#writeDeferred(), DEFERRED_COUNTERS_MS).unref();
+    }
+  }
+
+  /**
+   * Writes the deferred counters now (tests; reads that must see this process's own claims; a
+   * leader that stops). Throws StoreUnavailableError when they still cannot be written after a
+   * few tries; they stay queued for the next.
+   */
+  async flushCounters(): Promise<void> {
+    for (let attempt = 1; this.#deferred.size > 0 || this.#writing; attempt++) {
+      if (this.#writing) await this.#writing;
+      if (this.#deferred.size === 0) return;
+      if (attempt > 3)
+        throw new StoreUnavailableError(
+          'claim counters could not be written; they are kept for the next try',
+        );
+      if (this.#deferredTimer) clearTimeout(this.#deferredTimer);
+      this.#deferredTimer = null;
+      await this.#writeDeferred();
+    }
   }
 
   /**
@@ -270,6 +350,8 @@ export class MongoRunStore implements RunStore {
       // next leader's catch-up starts is lastClaimed's concern (it steps back before a
       // released latest claim), so the mark above is the one write that matters: a leader
       // that dies before this second one leaves maxRuns one short, never one over.
+      // Its +1 may still be waiting to be written: first, or this -1 would find no counter.
+      await this.flushCounters();
       await this.#counters.updateOne({ _id: doc.scheduleId }, { $inc: { claimed: -1 } }).catch(rethrow);
       return;
     }
@@ -401,6 +483,7 @@ export class MongoRunStore implements RunStore {
   }
 
   async lastClaimed(scheduleIds?: string[]): Promise<Map<string, Date>> {
+    await this.flushCounters(); // this process's own claims count too
     const filter: Filter<CounterDoc> = scheduleIds ? { _id: { $in: scheduleIds } } : {};
     const rows = await this.#counters
       .find(filter, { projection: { last: 1 } })
@@ -426,6 +509,7 @@ export class MongoRunStore implements RunStore {
   }
 
   async claimedCount(scheduleId: string): Promise<number> {
+    await this.flushCounters();
     const doc = await this.#counters.findOne({ _id: scheduleId }).catch(rethrow);
     return doc?.claimed ?? 0;
   }

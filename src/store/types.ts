@@ -156,6 +156,13 @@ export interface ClaimRequest {
   error?: string;
   /** this leader process (a pod restarted under the same name is a new instance) */
   instance?: string;
+  /**
+   * The schedule has maxRuns, so its claim count must be exact before the claim is answered.
+   * Without it the count (and the latest claimed occurrence) may be written a moment later, off
+   * the claim's path (issue 13): losing that write only makes a new leader's catch-up start
+   * earlier, where the claim index refuses every occurrence already claimed.
+   */
+  exactCount?: boolean;
 }
 
 export interface RunResult {
@@ -213,6 +220,11 @@ export interface RunStore {
    * Runs handed off to a Job are left alone: they follow their Job, whoever leads.
    */
   settleOrphans(current: { leader: string; epoch: number; instance?: string }, now: Date): Promise<number>;
+  /**
+   * Writes what the store keeps back to write together (claim counters without maxRuns; see
+   * ClaimRequest.exactCount). The engine calls it when it stops leading.
+   */
+  flushCounters?(): Promise<void>;
   /** Count of runs currently running for a schedule (for concurrency=forbid). */
   runningFor(scheduleId: string): Promise<number>;
   /**

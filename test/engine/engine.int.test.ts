@@ -410,8 +410,10 @@ describe('Engine', () => {
         // The sink has those requests: the record must not say they were not delivered.
         // (other tests' schedules run on this engine too, so count only this one's)
         expect(mine.filter((r) => r.status === 'unknown').length).toBeGreaterThan(0);
-        // released: a claim that was under way when the drain began is given back, not run.
-        for (const r of mine) expect(['succeeded', 'unknown', 'released']).toContain(r.status);
+        // released: a claim that was under way when the drain began is given back, not run;
+        // skipped: a catch-up claim that came back late on a loaded machine, superseded by the
+        // misfire policy (judgeTurn) and never sent. Neither says a delivered request was not.
+        for (const r of mine) expect(['succeeded', 'unknown', 'released', 'skipped']).toContain(r.status);
       } finally {
         await e2.stop();
       }

@@ -484,6 +484,7 @@ describe('MongoRunStore claims in batches (issue 13)', () => {
       expect(again).toBe(retried.id); // a retry of a landed claim is still ours
       expect(skip).toBe(skipped.id);
 
+      await store.flushCounters(); // counters without maxRuns are written a moment later
       const counters = db.collection<{ _id: string; claimed: number; last: Date }>('run_counters');
       const c = await counters
         .find({
