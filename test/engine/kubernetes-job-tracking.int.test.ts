@@ -397,4 +397,71 @@ describe('kubernetesJob runs follow their Job', () => {
       await tracker.stop();
     }
   });
+
+  it('a run whose settling cannot be written is settled by the relist that follows', async () => {
+    const scheduledFor = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const id = `flaky-${Date.now()}`;
+    await runs.claim({
+      id,
+      scheduleId: 'flaky',
+      scheduleName: 'flaky',
+      scheduledFor,
+      firedAt: new Date(),
+      trigger: 'schedule',
+      leader: 'leader-a',
+      epoch: 1,
+      status: 'running',
+    });
+    const action = createKubernetesJobAction({ batch, allowedNamespaces: [ns] });
+    const created = await action(
+      { type: 'kubernetesJob', template },
+      {
+        runId: id,
+        scheduleId: 'flaky',
+        scheduleName: 'flaky',
+        namespace: ns,
+        scheduledFor,
+        signal: new AbortController().signal,
+        logger,
+      },
+    );
+    const job = { namespace: ns, name: created.handedOff!.name };
+    await runs.handOff(id, { job, attempts: 1 }, new Date());
+    // MongoDB refuses the first 5 writes of the settling: all that one event's write retries.
+    let refused = 0;
+    let lists = 0;
+    const tracker = new JobTracker({
+      kubeConfig: adminKubeConfig(),
+      namespaces: [ns],
+      runs: {
+        adoptJob: (...a) => runs.adoptJob(...a),
+        settleJob: async (...a) => {
+          if (a[0] === id && refused < 5) {
+            refused++;
+            throw new Error('MongoDB is away');
+          }
+          return runs.settleJob(...a);
+        },
+        jobRuns: (...a) => {
+          lists++; // once per (re)list
+          return runs.jobRuns(...a);
+        },
+      },
+      logger,
+      now: () => new Date(),
+    });
+    await tracker.start();
+    try {
+      await until('the first list handled', async () => lists === 1);
+      await complete(job.name);
+      const done = await until('the run succeeded', async () =>
+        (await allRuns('flaky')).find((r) => r.id === id && r.status === 'succeeded'),
+      );
+      expect(done.job).toEqual(job);
+      expect(refused).toBe(5);
+      expect(lists).toBe(2);
+    } finally {
+      await tracker.stop();
+    }
+  });
 });
