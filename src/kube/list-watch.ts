@@ -30,7 +30,11 @@ export interface ListWatchOptions<T> {
   what: string;
   /** A 404 on the list: the resource does not exist (a CRD not installed); wait this long. */
   missingRetryMs?: number;
-  /** The server ends each watch after this long; it is resumed from the last version seen. */
+  /**
+   * The server ends each watch after this long; it is resumed from the last version seen. Default
+   * 25: below client-node's 30 s inactivity timeout, which cuts a quiet watch as a failure (a
+   * warning and a relist), as for the Lease watch.
+   */
   watchTimeoutSeconds?: number;
 }
 
@@ -184,7 +188,7 @@ export class ListWatch<T extends { metadata?: { resourceVersion?: string } }> {
       const query: Record<string, string | number | boolean> = {
         resourceVersion,
         allowWatchBookmarks: true,
-        timeoutSeconds: this.#o.watchTimeoutSeconds ?? 300,
+        timeoutSeconds: this.#o.watchTimeoutSeconds ?? 25,
       };
       if (this.#o.labelSelector) query.labelSelector = this.#o.labelSelector;
       new k8s.Watch(this.#o.kubeConfig).watch(this.#o.path, query, onLine, onDone).then(
