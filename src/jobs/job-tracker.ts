@@ -1,10 +1,11 @@
 // Follows the Jobs that kubernetesJob actions create, on the leader, so a run ends when its Job
 // does and not when the Job object is created (issue 12). Informer-style, per namespace in
-// JOB_NAMESPACES: list the Jobs carrying the schedule-id label, then watch from the list's
-// resourceVersion; a 410 Gone means relist; other errors back off and resume. Level-triggered:
-// every (re)list settles whatever finished meanwhile, adopts runs a dead leader left `unknown`
-// before recording their hand-off, and fails runs whose Job vanished, so a new leader picks up
-// every Job the old one left running.
+// JOB_NAMESPACES, through ListWatch (src/kube/list-watch.ts): list the Jobs carrying the
+// schedule-id label, then watch from the list's resourceVersion; a 410 Gone, a broken watch (after
+// a backoff) or a failed write about a run means relist. Level-triggered: every (re)list settles
+// whatever finished meanwhile, adopts runs a dead leader left `unknown` before recording their
+// hand-off, and fails runs whose Job vanished, so a new leader picks up every Job the old one left
+// running.
 //
 // Its cache also answers the engine's concurrency questions (EngineJobs): how many Jobs of a
 // schedule are active, and deleting them for concurrency=replace. The action tells it of each Job
@@ -24,6 +25,7 @@ import {
 import { deadline } from '../election/deadline.ts';
 import { http1Only, withSignal } from '../election/kube-config.ts';
 import type { EngineJobs } from '../engine/types.ts';
+import { ListWatch } from '../kube/list-watch.ts';
 import type { JobRef, RunStore } from '../store/types.ts';
 import {
   DEFAULT_HISTORY_LIMITS,
@@ -66,11 +68,6 @@ export interface JobTrackerOptions {
   syncTimeoutMs?: number;
 }
 
-/** A watch answered 410 Gone: its resourceVersion is too old to resume from; relist. */
-export class WatchExpiredError extends Error {
-  override readonly name = 'WatchExpiredError';
-}
-
 interface TrackedJob {
   namespace: string;
   name: string;
@@ -85,12 +82,12 @@ interface TrackedJob {
 
 interface NamespaceState {
   namespace: string;
-  /** where the watch resumes; null: list first */
-  resourceVersion: string | null;
+  /** lists and watches this namespace's Jobs */
+  jobs: ListWatch<k8s.V1Job>;
+  /** when the latest list began */
+  listedFrom: Date;
   /** work on runs, one step at a time and in event order */
   work: Promise<void>;
-  /** aborts the current watch (e.g. to relist after a write failed) */
-  watch: AbortController | null;
 }
 
 /** Attempts at one write about a run before the namespace is relisted instead (~3 s). */
@@ -113,7 +110,6 @@ export class JobTracker implements EngineJobs {
   readonly #replaced = new Set<string>();
   #states: NamespaceState[] = [];
   #ctrl: AbortController | null = null;
-  #loops: Promise<void> = Promise.resolve();
   #stopped: Promise<void> = Promise.resolve();
 
   constructor(options: JobTrackerOptions) {
@@ -134,19 +130,14 @@ export class JobTracker implements EngineJobs {
     const ctrl = new AbortController();
     this.#ctrl = ctrl;
     this.#clear();
-    const synced = this.#o.namespaces.map(() => Promise.withResolvers<void>());
-    this.#states = this.#o.namespaces.map((namespace) => ({
-      namespace,
-      resourceVersion: null,
-      work: Promise.resolve(),
-      watch: null,
-    }));
-    this.#loops = Promise.all(
-      this.#states.map((st, i) => this.#follow(st, ctrl.signal, () => synced[i]?.resolve())),
-    ).then(() => {});
+    const synced = this.#o.namespaces.map((namespace) => {
+      const listed = Promise.withResolvers<void>();
+      this.#states.push(this.#follow(namespace, ctrl.signal, listed.resolve));
+      return listed.promise;
+    });
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
-      Promise.all(synced.map((p) => p.promise)).then(() => true),
+      Promise.all(synced).then(() => true),
       new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), this.#o.syncTimeoutMs ?? 5000);
       }),
@@ -172,7 +163,9 @@ export class JobTracker implements EngineJobs {
     this.#clear();
     const states = this.#states;
     this.#states = [];
-    this.#stopped = this.#loops.then(() => Promise.allSettled(states.map((st) => st.work))).then(() => {});
+    this.#stopped = Promise.all(states.map((st) => st.jobs.stop()))
+      .then(() => Promise.allSettled(states.map((st) => st.work)))
+      .then(() => {});
     return this.#stopped;
   }
 
@@ -230,53 +223,56 @@ export class JobTracker implements EngineJobs {
 
   // --- list + watch, per namespace ---------------------------------------------
 
-  async #follow(st: NamespaceState, signal: AbortSignal, synced: () => void): Promise<void> {
-    let backoffMs = 100;
-    while (!signal.aborted) {
-      try {
-        if (st.resourceVersion === null) {
-          await this.#list(st, signal);
-          synced();
-        }
-        await this.#watch(st, signal);
-        backoffMs = 100;
-      } catch (err) {
-        if (signal.aborted) return;
-        if (err instanceof WatchExpiredError) {
-          this.#o.logger.info({ namespace: st.namespace }, 'Job watch expired (410); relisting');
-          st.resourceVersion = null;
-          continue;
-        }
-        this.#o.logger.warn({ err, namespace: st.namespace, retryInMs: backoffMs }, 'following Jobs failed');
-        await sleep(backoffMs, undefined, { signal }).catch(() => {});
-        backoffMs = Math.min(backoffMs * 2, 10_000);
-      }
-    }
+  /** Starts following one namespace; `listed` is called after each (re)list is in the cache. */
+  #follow(namespace: string, signal: AbortSignal, listed: () => void): NamespaceState {
+    const st: NamespaceState = {
+      namespace,
+      listedFrom: this.#o.now(),
+      work: Promise.resolve(),
+      jobs: new ListWatch<k8s.V1Job>({
+        kubeConfig: this.#kubeConfig,
+        path: `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`,
+        labelSelector: SCHEDULE_ID_LABEL,
+        what: `Jobs in ${namespace}`,
+        logger: this.#o.logger,
+        watchTimeoutSeconds: this.#o.watchTimeoutSeconds ?? 25,
+        list: async (stop) => {
+          st.listedFrom = this.#o.now();
+          const scope = deadline(stop, this.#requestTimeoutMs);
+          try {
+            const list = await this.#batch.listNamespacedJob(
+              { namespace, labelSelector: SCHEDULE_ID_LABEL },
+              withSignal(scope.signal),
+            );
+            return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+          } finally {
+            scope.dispose();
+          }
+        },
+        onSync: (jobs) => {
+          this.#listed(st, jobs, signal);
+          listed();
+        },
+        onEvent: (type, job) =>
+          type === 'DELETED' ? this.#deleted(st, job, signal) : this.#changed(st, job, signal),
+      }),
+    };
+    st.jobs.start();
+    return st;
   }
 
   /** Replaces this namespace's part of the cache with a fresh list, then converges the runs. */
-  async #list(st: NamespaceState, signal: AbortSignal): Promise<void> {
-    const listedFrom = this.#o.now();
-    const scope = deadline(signal, this.#requestTimeoutMs);
-    let list: k8s.V1JobList;
-    try {
-      list = await this.#batch.listNamespacedJob(
-        { namespace: st.namespace, labelSelector: SCHEDULE_ID_LABEL },
-        withSignal(scope.signal),
-      );
-    } finally {
-      scope.dispose();
-    }
+  #listed(st: NamespaceState, jobs: k8s.V1Job[], signal: AbortSignal): void {
     if (signal.aborted) return;
+    const listedFrom = st.listedFrom;
     for (const t of [...this.#jobs.values()]) if (t.namespace === st.namespace) this.#forget(t);
     const listed: TrackedJob[] = [];
-    for (const job of list.items) {
+    for (const job of jobs) {
       const t = tracked(job);
       if (!t) continue;
       this.#remember(t);
       listed.push(t);
     }
-    st.resourceVersion = list.metadata?.resourceVersion ?? null;
     this.#o.logger.debug({ namespace: st.namespace, jobs: listed.length }, 'Jobs listed');
     const names = new Set(listed.map((t) => t.name));
     this.#enqueue(st, signal, async () => {
@@ -296,80 +292,10 @@ export class JobTracker implements EngineJobs {
     });
   }
 
-  /** Resolves when the server ends the watch; rejects on errors (WatchExpiredError on 410). */
-  #watch(st: NamespaceState, signal: AbortSignal): Promise<void> {
-    // A relist was asked for (#enqueue) before this watch began: list first.
-    if (st.resourceVersion === null) return Promise.resolve();
-    // Aborted by the tracker's stop or by a relist request (#enqueue); not AbortSignal.any, which
-    // retains memory per call on Node 24 (see election/deadline.ts).
-    const ctrl = new AbortController();
-    st.watch = ctrl;
-    const stop = ctrl.signal;
-    const onStop = () => ctrl.abort();
-    if (signal.aborted) ctrl.abort();
-    else signal.addEventListener('abort', onStop, { once: true });
-    const path = `/apis/batch/v1/namespaces/${encodeURIComponent(st.namespace)}/jobs`;
-    const query = {
-      labelSelector: SCHEDULE_ID_LABEL,
-      resourceVersion: st.resourceVersion ?? undefined,
-      timeoutSeconds: this.#o.watchTimeoutSeconds ?? 25,
-      allowWatchBookmarks: true,
-    };
-    return new Promise<void>((resolve, reject) => {
-      if (stop.aborted) return resolve();
-      let request: AbortController | undefined;
-      let settled = false;
-      const finish = (error?: unknown) => {
-        if (settled) return;
-        settled = true;
-        stop.removeEventListener('abort', onAbort);
-        signal.removeEventListener('abort', onStop);
-        request?.abort();
-        if (st.watch === ctrl) st.watch = null;
-        // Whatever broke after our own abort is the abort, not a failure.
-        if (error === undefined || stop.aborted) resolve();
-        else reject(error);
-      };
-      const onAbort = () => finish();
-      stop.addEventListener('abort', onAbort, { once: true });
-
-      const onEvent = (phase: string, object: unknown) => {
-        if (settled) return;
-        try {
-          if (phase === 'ERROR') {
-            const status = object as k8s.V1Status;
-            const message = `watch Jobs in ${st.namespace}: ${status.message ?? 'error'}`;
-            finish(status.code === 410 ? new WatchExpiredError(message) : new Error(message));
-            return;
-          }
-          const job = object as k8s.V1Job;
-          const rv = job.metadata?.resourceVersion;
-          if (rv) st.resourceVersion = rv;
-          if (phase === 'ADDED' || phase === 'MODIFIED') this.#changed(st, job, signal);
-          else if (phase === 'DELETED') this.#deleted(st, job, signal);
-          // BOOKMARK only moves resourceVersion.
-        } catch (error) {
-          finish(error);
-        }
-      };
-      const onDone = (error: unknown) => {
-        if (error == null) return finish();
-        finish(statusOf(error) === 410 ? new WatchExpiredError(String(error)) : error);
-      };
-      new k8s.Watch(this.#kubeConfig).watch(path, query, onEvent, onDone).then(
-        (c) => {
-          request = c;
-          if (settled) c.abort();
-        },
-        (error: unknown) => onDone(error ?? new Error('watch failed')),
-      );
-    });
-  }
-
   /** A Job added or changed: the cache follows at once; the run when its state moved. */
   #changed(st: NamespaceState, job: k8s.V1Job, signal: AbortSignal): void {
     const t = tracked(job);
-    if (!t) return;
+    if (!t || signal.aborted) return;
     const before = this.#jobs.get(key(t.namespace, t.name));
     this.#remember(t);
     if (before && before.uid === t.uid && before.outcome.state === t.outcome.state) return;
@@ -382,7 +308,7 @@ export class JobTracker implements EngineJobs {
   /** A Job deleted: finished, its run is settled from its last state; active, its run failed. */
   #deleted(st: NamespaceState, job: k8s.V1Job, signal: AbortSignal): void {
     const t = tracked(job);
-    if (!t) return;
+    if (!t || signal.aborted) return;
     const known = this.#jobs.get(key(t.namespace, t.name));
     if (known && known.uid === t.uid) this.#forget(known);
     this.#tombstone(t.uid);
@@ -513,8 +439,7 @@ export class JobTracker implements EngineJobs {
       } catch (err) {
         if (signal.aborted) return;
         this.#o.logger.warn({ err, namespace: st.namespace }, 'recording a Job run failed; relisting');
-        st.resourceVersion = null;
-        st.watch?.abort();
+        st.jobs.relist();
       }
     });
   }

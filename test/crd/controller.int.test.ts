@@ -23,6 +23,7 @@ import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
 import { adminKubeConfig, createNamespace, freshDb } from '../helpers/clients.ts';
 import { installScheduleCrd } from '../helpers/crd.ts';
 import { loopbackSinks, sinkActionRunner } from '../helpers/egress.ts';
+import { type Probe, until as poll } from '../helpers/until.ts';
 
 const logger = pino({ level: process.env.LEASECRON_TEST_LOG ?? 'silent' });
 const G = { group: 'leasecron.io', version: 'v1alpha1', plural: 'schedules' } as const;
@@ -143,24 +144,8 @@ async function remove(name: string): Promise<void> {
   await custom.deleteNamespacedCustomObject({ ...G, namespace: ns, name });
 }
 
-async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined | null | false>,
-  ms = 15_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(100);
-  }
-}
+/** Waits as test/helpers/until.ts does; a probe that throws (an object not there yet) is "not yet". */
+const until = <T>(what: string, probe: Probe<T>) => poll(what, probe, { everyMs: 100, retryErrors: true });
 
 const cond = (o: ScheduleObject, type: string) => o.status?.conditions?.find((c) => c.type === type);
 const hitsFor = (path: string) => hits.filter((h) => h.path === `/${path}`);

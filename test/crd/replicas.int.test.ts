@@ -13,6 +13,7 @@ import type { ScheduleObject } from '../../src/crd/schedule-object.ts';
 import { adminKubeConfig, createNamespace, freshDb, stack } from '../helpers/clients.ts';
 import { installScheduleCrd } from '../helpers/crd.ts';
 import { completeJob } from '../helpers/job-controller.ts';
+import { type Probe, until as poll } from '../helpers/until.ts';
 import { freePort } from '../stack/ports.ts';
 import { type Replica, startReplica, stopReplica, waitForLeader, waitReady } from '../stack/replicas.ts';
 
@@ -28,19 +29,9 @@ let custom: k8s.CustomObjectsApi;
 const received: { path: string; key: string; scheduledFor: string }[] = [];
 const replicas: Replica[] = [];
 
-async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined | null | false>,
-  ms = 30_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Waits as test/helpers/until.ts does, for up to 30 s; a probe that throws is "not yet". */
+const until = <T>(what: string, probe: Probe<T>) =>
+  poll(what, probe, { timeoutMs: 30_000, everyMs: 100, retryErrors: true });
 const read = async (name: string) =>
   (await custom.getNamespacedCustomObject({ ...G, namespace: ns, name })) as ScheduleObject;
 const ready = (o: ScheduleObject) => o.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';

@@ -22,6 +22,7 @@ import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
 import type { Run } from '../../src/store/types.ts';
 import { freshDb } from '../helpers/clients.ts';
 import { loopbackSinks, sinkActionRunner } from '../helpers/egress.ts';
+import { type Probe, until as poll } from '../helpers/until.ts';
 
 let client: MongoClient;
 let db: Db;
@@ -63,19 +64,8 @@ async function allRuns(scheduleId: string): Promise<Run[]> {
   return (await runs.list(scheduleId, { limit: 500 })).items;
 }
 
-async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Waits as test/helpers/until.ts does, for up to 10 s unless told. */
+const until = <T>(what: string, probe: Probe<T>, timeoutMs = 10_000) => poll(what, probe, timeoutMs);
 
 beforeAll(async () => {
   ({ client, db } = await freshDb('engine'));

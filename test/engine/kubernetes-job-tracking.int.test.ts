@@ -21,9 +21,10 @@ import { type Schedule, validateScheduleInput } from '../../src/schedule/schema.
 import { ensureIndexes } from '../../src/store/indexes.ts';
 import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
-import type { Run } from '../../src/store/types.ts';
+import type { JobRef, Run } from '../../src/store/types.ts';
 import { adminKubeConfig, createNamespace, freshDb } from '../helpers/clients.ts';
 import { completeJob, failJob } from '../helpers/job-controller.ts';
+import { until } from '../helpers/until.ts';
 
 const logger = pino({ level: 'silent' });
 let client: MongoClient;
@@ -125,18 +126,34 @@ async function jobsOf(scheduleId: string): Promise<k8s.V1Job[]> {
   return list.items;
 }
 
-async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/**
+ * What a leader (leader-a, epoch 1) does for one occurrence before it records the hand-off:
+ * claims the run and creates its Job. Returns the Job.
+ */
+async function claimAndCreate(scheduleId: string, id: string, scheduledFor: Date): Promise<JobRef> {
+  await runs.claim({
+    id,
+    scheduleId,
+    scheduleName: scheduleId,
+    scheduledFor,
+    firedAt: new Date(),
+    trigger: 'schedule',
+    leader: 'leader-a',
+    epoch: 1,
+    status: 'running',
+  });
+  const action = createKubernetesJobAction({ batch, allowedNamespaces: [ns] });
+  const ctx = {
+    runId: id,
+    scheduleId,
+    scheduleName: scheduleId,
+    namespace: ns,
+    scheduledFor,
+    signal: new AbortController().signal,
+    logger,
+  };
+  const created = await action({ type: 'kubernetesJob', template }, ctx);
+  return { namespace: ns, name: created.handedOff!.name };
 }
 
 const handedOffRun = (scheduleId: string) =>
@@ -333,37 +350,12 @@ describe('kubernetesJob runs follow their Job', () => {
   it('a run left unknown before its hand-off was recorded follows its Job; one whose Job vanished fails', async () => {
     // Leader a (epoch 1) claims and creates the Job, then dies before recording the hand-off.
     const scheduledFor = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const claim = async (scheduleId: string, id: string) =>
-      runs.claim({
-        id,
-        scheduleId,
-        scheduleName: scheduleId,
-        scheduledFor,
-        firedAt: new Date(),
-        trigger: 'schedule',
-        leader: 'leader-a',
-        epoch: 1,
-        status: 'running',
-      });
-    const action = createKubernetesJobAction({ batch, allowedNamespaces: [ns] });
-    const ctx = (scheduleId: string, runId: string) => ({
-      runId,
-      scheduleId,
-      scheduleName: scheduleId,
-      namespace: ns,
-      scheduledFor,
-      signal: new AbortController().signal,
-      logger,
-    });
     const orphanId = `orphan-${Date.now()}`;
-    await claim('orphan', orphanId);
-    const created = await action({ type: 'kubernetesJob', template }, ctx('orphan', orphanId));
-    expect(created.handedOff?.name).toBe(jobName('orphan', scheduledFor));
+    const created = await claimAndCreate('orphan', orphanId, scheduledFor);
+    expect(created.name).toBe(jobName('orphan', scheduledFor));
     // And a run handed off whose Job is deleted while no leader watches.
     const vanishedId = `vanished-${Date.now()}`;
-    await claim('vanished', vanishedId);
-    const v = await action({ type: 'kubernetesJob', template }, ctx('vanished', vanishedId));
-    const vJob = { namespace: ns, name: v.handedOff!.name };
+    const vJob = await claimAndCreate('vanished', vanishedId, scheduledFor);
     await runs.handOff(vanishedId, { job: vJob, attempts: 1 }, new Date());
     await batch.deleteNamespacedJob({ name: vJob.name, namespace: ns, propagationPolicy: 'Background' });
 
@@ -393,6 +385,48 @@ describe('kubernetesJob runs follow their Job', () => {
       await until('the adopted run succeeded', async () =>
         (await allRuns('orphan')).find((r) => r.status === 'succeeded'),
       );
+    } finally {
+      await tracker.stop();
+    }
+  });
+
+  it('a run whose settling cannot be written is settled by the relist that follows', async () => {
+    const id = `flaky-${Date.now()}`;
+    const job = await claimAndCreate('flaky', id, new Date(Math.floor(Date.now() / 1000) * 1000));
+    await runs.handOff(id, { job, attempts: 1 }, new Date());
+    // MongoDB refuses the first 5 writes of the settling: all that one event's write retries.
+    let refused = 0;
+    let lists = 0;
+    const tracker = new JobTracker({
+      kubeConfig: adminKubeConfig(),
+      namespaces: [ns],
+      runs: {
+        adoptJob: (...a) => runs.adoptJob(...a),
+        settleJob: async (...a) => {
+          if (a[0] === id && refused < 5) {
+            refused++;
+            throw new Error('MongoDB is away');
+          }
+          return runs.settleJob(...a);
+        },
+        jobRuns: (...a) => {
+          lists++; // once per (re)list
+          return runs.jobRuns(...a);
+        },
+      },
+      logger,
+      now: () => new Date(),
+    });
+    await tracker.start();
+    try {
+      await until('the first list handled', async () => lists === 1);
+      await complete(job.name);
+      const done = await until('the run succeeded', async () =>
+        (await allRuns('flaky')).find((r) => r.id === id && r.status === 'succeeded'),
+      );
+      expect(done.job).toEqual(job);
+      expect(refused).toBe(5);
+      expect(lists).toBe(2);
     } finally {
       await tracker.stop();
     }

@@ -14,6 +14,8 @@ export interface KubeInfo {
   kubeconfig: string;
   binDir: string;
   version: string;
+  /** etcd's client URL (plain HTTP), e.g. to compact its history as kube-apiserver would */
+  etcd: string;
 }
 
 export function httpsGet(url: string, token: string): Promise<{ status: number; body: string }> {
@@ -157,7 +159,7 @@ export async function startKube(
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigYaml(server, token), { mode: 0o600 });
   return {
-    info: { server, token, kubeconfig, binDir, version },
+    info: { server, token, kubeconfig, binDir, version, etcd: `http://127.0.0.1:${etcdClient}` },
     procs: [apiserver, etcd],
     async restartApiServer() {
       const proc = startApiServer();
