@@ -10,13 +10,15 @@
 // In the same run, before the burst: the server's own rate for one unordered bulk insert
 // (insertMany, ordered: false) of N run-shaped documents into a scratch collection with the
 // `runs` indexes. Claim throughput is given as a share of it (target ≥ 80 %).
-// Each size runs once per store mode, side by side: per-fire (one insert + one counter upsert
+// Each size runs once per store mode, each in a fresh process (the leader), side by side: per-fire (one insert + one counter upsert
 // per claim) and batched (claims and finishes in batches); see bench/lib/engine-options.ts.
 //
 //   node bench/burst.ts [--sizes=1000,10000] [--large] [--modes=batched,per-fire]
 //                       [--http-share=0.5] [--lead-ms=0] [--max-concurrent-runs=0]
 //   --large adds 50,000. --lead-ms: T − the schedules' insert (0: 3 s + 1.5 ms per schedule).
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { Db } from 'mongodb';
 import pino from 'pino';
 import type { ActionRunner } from '../src/actions/types.ts';
@@ -26,6 +28,7 @@ import { ensureIndexes } from '../src/store/indexes.ts';
 import { MongoScheduleStore } from '../src/store/mongo-schedule-store.ts';
 import type { RunStore } from '../src/store/types.ts';
 import { sinkActionRunner } from '../test/helpers/egress.ts';
+import type { StackInfo } from '../test/stack/stack.ts';
 import { engineOptions, type RunStoreMode, runStore } from './lib/engine-options.ts';
 import {
   args,
@@ -99,6 +102,9 @@ async function bulkInsertBaseline(db: Db, n: number): Promise<number> {
       claimId: id,
     };
   });
+  // warm: the client's connection and the new collection, so the timed insert is the insert alone
+  await scratch.insertMany(docs.slice(0, 100), { ordered: false });
+  await scratch.deleteMany({});
   const t0 = performance.now();
   await scratch.insertMany(docs, { ordered: false });
   const ms = performance.now() - t0;
@@ -315,33 +321,64 @@ async function burst(db: Db, n: number, mode: RunStoreMode, sink: Sink, dbPid: n
 
 type Result = Awaited<ReturnType<typeof burst>>;
 
+/** One run in a process of its own, so its RSS and heap start clean (the leader is this process). */
+async function child(): Promise<never> {
+  const { info, n, mode } = JSON.parse(process.env.BURST_CHILD!) as {
+    info: StackInfo;
+    n: number;
+    mode: RunStoreMode;
+  };
+  const sink = await startSinkProcess();
+  const { client, db } = await connectDb(info, 'burst', { retryWrites: opts['retry-writes'] });
+  try {
+    const r = await burst(db, n, mode, sink, info.pids.find((p) => /secantus|mongod/.test(p.name))?.pid);
+    await db.dropDatabase();
+    await new Promise((resolve) => process.send!(r, resolve));
+  } finally {
+    await client.close();
+    await sink.stop();
+  }
+  process.exit(0);
+}
+
+function runInChild(info: StackInfo, n: number, mode: RunStoreMode): Promise<Result> {
+  const proc = fork(fileURLToPath(import.meta.url), process.argv.slice(2), {
+    env: { ...process.env, BURST_CHILD: JSON.stringify({ info, n, mode }) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    let result: Result | null = null;
+    proc.on('message', (m) => {
+      result = m as Result;
+    });
+    proc.once('exit', (code) =>
+      result
+        ? resolve(result)
+        : reject(new Error(`burst run ${n} ${mode} exited (${code}) without a result`)),
+    );
+  });
+}
+
+if (process.env.BURST_CHILD) await child();
+
 const startedAt = new Date();
 banner('burst', { ...opts, sizes, modes });
 const stack = await benchStack('burst');
-const sink = await startSinkProcess();
 const results: Result[] = [];
 try {
-  const { client, db } = await connectDb(stack.info, 'burst', { retryWrites: opts['retry-writes'] });
-  const dbPid = stack.info.pids.find((p) => /secantus|mongod/.test(p.name))?.pid;
-  try {
-    for (const n of sizes) {
-      for (const mode of modes) {
-        console.log(`\n## ${n} due at the same instant, ${mode}`);
-        const r = await burst(db, n, mode, sink, dbPid);
-        results.push(r);
-        console.log(
-          `  bulk insert ${r.bulkInsertMs} ms (${r.bulkInsertPerS}/s); T → last claim ${r.lastClaimMs} ms ` +
-            `(${r.claimsPerS}/s, ${r.claimThroughputPctOfBulk}% of bulk), → last delivery ${r.lastDeliveryMs} ms, ` +
-            `delivered p99 ${fmt(r.delivered.p99)} ms; runs ${r.runs}, missed ${r.missed}, duplicates ${r.duplicateRuns + r.duplicateDeliveries + r.duplicateKeys}`,
-        );
-      }
+  for (const n of sizes) {
+    for (const mode of modes) {
+      console.log(`\n## ${n} due at the same instant, ${mode}`);
+      const r = await runInChild(stack.info, n, mode);
+      results.push(r);
+      console.log(
+        `  bulk insert ${r.bulkInsertMs} ms (${r.bulkInsertPerS}/s); T → last claim ${r.lastClaimMs} ms ` +
+          `(${r.claimsPerS}/s, ${r.claimThroughputPctOfBulk}% of bulk), → last delivery ${r.lastDeliveryMs} ms, ` +
+          `delivered p99 ${fmt(r.delivered.p99)} ms; runs ${r.runs}, missed ${r.missed}, duplicates ${r.duplicateRuns + r.duplicateDeliveries + r.duplicateKeys}`,
+      );
     }
-    await db.dropDatabase();
-  } finally {
-    await client.close();
   }
 } finally {
-  await sink.stop();
   await stack.stop();
 }
 
@@ -414,7 +451,7 @@ const file = writeResult(
       'claims/s: runs ÷ (last claim − T); bulk insert: one insertMany(ordered: false) of N run-shaped documents into a scratch collection with the runs indexes, just before the burst, same client',
       'delivered lateness: arrival at the sink (a child process) − T, for the http schedules only',
       'recorded createdAt: the firedAt the engine took before the claim; in the per-fire path all are ≈ T, so it does not show when claims landed',
-      'db server CPU: /proc of the MongoDB-protocol server process from 300 ms before T until every run is recorded; leader CPU: this process (the sink is another one)',
+      'db server CPU: /proc of the MongoDB-protocol server process from 300 ms before T until every run is recorded; leader CPU and RSS: the run’s own process, one per size and mode (the sink is another one)',
       'mode per-fire vs batched: new MongoRunStore(db, { batch }); until the store takes the option, both run the same (per-fire) code',
       `MongoDB client with retryWrites=${opts['retry-writes']} (see lateness.ts: SecantusDB slows down past 10,000 retryable-write records)`,
     ],
