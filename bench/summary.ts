@@ -120,6 +120,70 @@ if (api) {
   }
 }
 
+const burst = load('burst');
+if (burst) {
+  // Targets are the batched (default) store's; the per-fire path is shown beside it.
+  const rs = burst.results as Json[];
+  const get = (n: number, mode: string) => rs.find((r) => r.n === n && r.mode === mode) ?? null;
+  const sizes = [...new Set(rs.map((r) => r.n as number))].sort((a, b) => a - b);
+  const both = (n: number, f: (r: Json) => string) =>
+    ['batched', 'per-fire']
+      .map((mode) => [mode, get(n, mode)] as const)
+      .filter(([, r]) => r)
+      .map(([mode, r]) => `${mode} ${f(r)}`)
+      .join('; ');
+  const small = sizes.find((n) => n >= 500);
+  if (small !== undefined) {
+    const b = get(small, 'batched');
+    add(
+      `burst: ${small.toLocaleString('en')} due in the same second (${(b ?? get(small, 'per-fire')).http} http), delivered lateness at a local sink`,
+      'p99 < 500 ms (issue 13: 500 due)',
+      both(
+        small,
+        (r) => `p50 ${ms(r.delivered.median)}, p99 ${ms(r.delivered.p99)}, max ${ms(r.delivered.max)}`,
+      ),
+      b ? b.delivered.p99 < 500 : null,
+    );
+  }
+  for (const n of sizes.filter((x) => x >= 10_000)) {
+    const b = get(n, 'batched');
+    add(
+      `burst: ${n.toLocaleString('en')} due in the same second, T → all claimed`,
+      '≤ 1.5 × one bulk insert of as many; 0 missed, 0 duplicate',
+      both(
+        n,
+        (r) =>
+          `${ms(r.lastClaimMs)} = ${fmt(r.lastClaimOverBulk)}× bulk (${ms(r.bulkInsertMs)}), missed ${r.missed}, duplicate ${r.duplicateRuns + r.duplicateDeliveries + r.duplicateKeys}`,
+      ),
+      b
+        ? b.lastClaimOverBulk <= 1.5 &&
+            b.missed === 0 &&
+            b.duplicateRuns + b.duplicateDeliveries + b.duplicateKeys === 0
+        : null,
+    );
+  }
+  for (const n of sizes) {
+    const b = get(n, 'batched');
+    add(
+      `burst: claim throughput at ${n.toLocaleString('en')} due, vs the server's unordered bulk insert`,
+      '≥ 80 %',
+      both(n, (r) => `${r.claimsPerS}/s = ${r.claimThroughputPctOfBulk}% of ${r.bulkInsertPerS}/s`),
+      b ? b.claimThroughputPctOfBulk >= 80 : null,
+    );
+  }
+  const large = sizes.at(-1);
+  if (large !== undefined)
+    add(
+      `burst: ${large.toLocaleString('en')} due, database CPU and leader RSS`,
+      '(context)',
+      both(
+        large,
+        (r) => `db ${r.dbCpuS} s cpu (${r.dbCpuPct}%), RSS ${r.rssArmedMiB} → peak ${r.rssPeakMiB} MiB`,
+      ),
+      null,
+    );
+}
+
 const m = machine();
 const t = table(['figure', 'target', 'measured', ''], rows);
 console.log(
@@ -136,7 +200,7 @@ if (opts.readme) {
   const start = '<!-- results:start -->';
   const end = '<!-- results:end -->';
   const text = readFileSync(readme, 'utf8');
-  const detail = ['failover', 'lateness', 'arming', 'propagation', 'api']
+  const detail = ['failover', 'lateness', 'arming', 'propagation', 'api', 'burst']
     .map((name) => [name, load(name)] as const)
     .filter(([, r]) => r)
     .map(([name, r]) => `\`node bench/${name}.ts\` (${r.date}, ${r.durationS} s):\n\n${r.table}`);

@@ -1,11 +1,11 @@
 # Benchmarks (bench/): the figures of DESIGN.md "Where it must get to", measured on the
 # real local stack (kube-apiserver + etcd, the MongoDB-protocol server). Each prints a
 # table and writes bench/results/<name>.json; none asserts a timing. See bench/README.md.
-BENCHES := failover lateness arming propagation api
+BENCHES := failover lateness arming propagation api burst
 
 .PHONY: bench bench-summary $(addprefix bench-,$(BENCHES))
 
-bench: node_modules/.stamp ## run every benchmark (about 10 min on 2 cores), then the targets table
+bench: node_modules/.stamp ## run every benchmark (about 13 min on 2 cores), then the targets table
 	@start=$$(date +%s); \
 	for b in $(BENCHES); do echo; echo "===== node bench/$$b.ts"; node bench/$$b.ts; done; \
 	echo; node bench/summary.ts --elapsed=$$(( $$(date +%s) - start ))
@@ -27,3 +27,6 @@ bench-propagation: node_modules/.stamp ## POST → armed on the leader, p50/p99
 
 bench-api: node_modules/.stamp ## autocannon against one replica: reads and creates per second
 	node bench/api.ts $(ARGS)
+
+bench-burst: node_modules/.stamp ## 1k and 10k schedules due at the same instant, per-fire vs batched (ARGS=--large adds 50k)
+	node bench/burst.ts $(ARGS)

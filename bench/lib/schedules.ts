@@ -5,9 +5,11 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { validateScheduleInput } from '../../src/schedule/schema.ts';
 import type { ScheduleDoc } from '../../src/store/mongo-schedule-store.ts';
+import { loopbackSinks } from '../../test/helpers/egress.ts';
 
 export function validInput(body: Record<string, unknown>) {
-  const r = validateScheduleInput(body);
+  // http actions of the benchmarks post to sinks on 127.0.0.1, allowed as the replicas allow it
+  const r = validateScheduleInput(body, { egress: loopbackSinks });
   if (!r.ok) throw new Error(`invalid benchmark schedule: ${JSON.stringify(r.errors)}`);
   return r.value;
 }
@@ -74,6 +76,58 @@ export function spreadSchedules(o: SpreadOptions): ScheduleDoc[] {
     } as ScheduleDoc);
   }
   return docs;
+}
+
+export interface BurstOptions {
+  /** how many schedules */
+  n: number;
+  /** the one instant every schedule is due at */
+  at: Date;
+  /** schedule i (i < n·httpShare, every 1/httpShare-th) posts to `${sinkUrl}/${i}`; the rest log */
+  httpShare: number;
+  sinkUrl: string;
+  prefix?: string;
+  /** createdAt and updatedAt: before `at`, so the engine arms `at` and catches nothing up */
+  now: Date;
+}
+
+/**
+ * N one-shot schedules (`at: [T]`) all due at the same instant: a top-of-the-hour burst.
+ * Misfire fireOnce/300 s (the default), concurrency allow; http ones with one attempt.
+ */
+export function burstSchedules(o: BurstOptions): { docs: ScheduleDoc[]; http: Set<number> } {
+  const at = [o.at.toISOString()];
+  const log = validInput({ name: 'template', schedule: { at }, action: { type: 'log' } });
+  const http = validInput({
+    name: 'template',
+    schedule: { at },
+    action: {
+      type: 'http',
+      url: `${o.sinkUrl}/0`,
+      method: 'POST',
+      timeoutMs: 30_000,
+      retry: { maxAttempts: 1, backoffMs: 100 },
+    },
+  });
+  const every = o.httpShare > 0 ? 1 / o.httpShare : Number.POSITIVE_INFINITY;
+  const httpIds = new Set<number>();
+  const docs: ScheduleDoc[] = [];
+  for (let i = 0; i < o.n; i++) {
+    const isHttp = Math.floor(i / every) !== Math.floor((i + 1) / every);
+    if (isHttp) httpIds.add(i);
+    const src = isHttp ? http : log;
+    docs.push({
+      ...structuredClone(src),
+      ...(isHttp ? { action: { ...src.action, url: `${o.sinkUrl}/${i}` } } : {}),
+      _id: randomUUID(),
+      name: `${o.prefix ?? 'burst'}-${i}`,
+      version: 1,
+      createdAt: o.now,
+      updatedAt: o.now,
+      labelPairs: [],
+    } as ScheduleDoc);
+  }
+  return { docs, http: httpIds };
 }
 
 export async function insertAll(db: Db, docs: ScheduleDoc[], batch = 5000): Promise<number> {
