@@ -15,6 +15,8 @@ interface Waiting<I, O> {
 export class Batcher<I, O> {
   readonly #send: (items: I[]) => Promise<Settled<O>[]>;
   readonly #max: number;
+  readonly #yieldTo: { whenIdle(): Promise<void> } | null;
+  #idle: Array<() => void> = [];
   #queue: Waiting<I, O>[] = [];
   #running = false;
   #scheduled = false;
@@ -23,9 +25,24 @@ export class Batcher<I, O> {
    * `send` answers each item in order; a rejection of `send` itself fails every item of that
    * batch with the same error (e.g. the database is unreachable).
    */
-  constructor(send: (items: I[]) => Promise<Settled<O>[]>, maxBatch = 1000) {
+  constructor(
+    send: (items: I[]) => Promise<Settled<O>[]>,
+    options: { maxBatch?: number; yieldTo?: { whenIdle(): Promise<void> } } = {},
+  ) {
     this.#send = send;
-    this.#max = maxBatch;
+    this.#max = options.maxBatch ?? 1000;
+    this.#yieldTo = options.yieldTo ?? null;
+  }
+
+  /** Nothing queued or under way. */
+  get idle(): boolean {
+    return !this.#running && !this.#scheduled && this.#queue.length === 0;
+  }
+
+  /** Resolves when this batcher is idle (at once if it is). */
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   add(item: I): Promise<O> {
@@ -43,6 +60,8 @@ export class Batcher<I, O> {
     this.#running = true;
     try {
       while (this.#queue.length > 0) {
+        // Work that can wait (recording finishes) lets the urgent one (claims) go first.
+        if (this.#yieldTo) await this.#yieldTo.whenIdle();
         const batch = this.#queue.splice(0, this.#max);
         let results: Settled<O>[];
         try {
@@ -60,6 +79,7 @@ export class Batcher<I, O> {
       }
     } finally {
       this.#running = false;
+      if (this.idle) for (const resolve of this.#idle.splice(0)) resolve();
     }
   }
 }
