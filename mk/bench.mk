@@ -3,7 +3,7 @@
 # table and writes bench/results/<name>.json; none asserts a timing. See bench/README.md.
 BENCHES := failover lateness arming propagation api burst
 
-.PHONY: bench bench-summary $(addprefix bench-,$(BENCHES))
+.PHONY: bench bench-summary bench-memory $(addprefix bench-,$(BENCHES))
 
 bench: node_modules/.stamp ## run every benchmark (about 13 min on 2 cores), then the targets table
 	@start=$$(date +%s); \
@@ -24,6 +24,9 @@ bench-arming: node_modules/.stamp ## time and RSS to arm 10k/100k schedules on b
 
 bench-propagation: node_modules/.stamp ## POST → armed on the leader, p50/p99
 	node bench/propagation.ts $(ARGS)
+
+bench-memory: node_modules/.stamp ## RSS, heap and a heap-snapshot summary of a replica, idle and leading 0/1k/10k (~5 min; not in `make bench`)
+	node bench/memory.ts $(ARGS)
 
 bench-api: node_modules/.stamp ## autocannon against one replica: reads and creates per second
 	node bench/api.ts $(ARGS)
