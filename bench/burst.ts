@@ -22,9 +22,13 @@ import { fileURLToPath } from 'node:url';
 import type { Db } from 'mongodb';
 import pino from 'pino';
 import type { ActionRunner } from '../src/actions/types.ts';
+import { createApp } from '../src/api/app.ts';
+import { openAuth } from '../src/auth/api-auth.ts';
 import { Engine } from '../src/engine/engine.ts';
 import type { FireResult } from '../src/engine/types.ts';
+import { createMetrics } from '../src/metrics/metrics.ts';
 import { ensureIndexes } from '../src/store/indexes.ts';
+import { MongoRunStore } from '../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../src/store/mongo-schedule-store.ts';
 import type { RunStore } from '../src/store/types.ts';
 import { sinkActionRunner } from '../test/helpers/egress.ts';
@@ -145,7 +149,55 @@ interface RunRow {
   latenessMs: number | null;
 }
 
-async function burst(db: Db, n: number, mode: RunStoreMode, sink: Sink, dbPid: number | undefined) {
+/**
+ * API writes during the burst, as another replica would send them (its own MongoDB client, the
+ * API's own deadline, API_DB_TIMEOUT_MS): one create after another, each answer's status counted.
+ * Issue 13: no API write may fail because the database is busy with claims.
+ */
+function apiWriter(apiDb: Db, tag: string) {
+  const app = createApp({
+    schedules: new MongoScheduleStore(apiDb),
+    runs: new MongoRunStore(apiDb),
+    auth: openAuth(),
+    config: { bodyLimitBytes: 65_536 },
+    logger: pino({ level: 'silent' }),
+    metrics: createMetrics(),
+    now: () => new Date(),
+    ready: async () => true,
+  });
+  const statuses: Record<string, number> = {};
+  const ms: number[] = [];
+  let stop = false;
+  const loop = (async () => {
+    for (let i = 0; !stop; i++) {
+      const t0 = performance.now();
+      const res = await app.request('/api/v1/schedules', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `api-${tag}-${i}`, schedule: { every: '1h' }, action: { type: 'log' } }),
+      });
+      ms.push(performance.now() - t0);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      await sleep(20);
+    }
+  })();
+  return {
+    async stop() {
+      stop = true;
+      await loop;
+      return { statuses, latency: summarize(ms) };
+    },
+  };
+}
+
+async function burst(
+  db: Db,
+  apiDb: Db,
+  n: number,
+  mode: RunStoreMode,
+  sink: Sink,
+  dbPid: number | undefined,
+) {
   await db.dropDatabase();
   await ensureIndexes(db, { runRetentionDays: 7 });
   const bulkMs = await bulkInsertBaseline(db, n);
@@ -217,6 +269,7 @@ async function burst(db: Db, n: number, mode: RunStoreMode, sink: Sink, dbPid: n
   }, 50);
 
   await sleep(Math.max(0, T - 300 - wallNow()));
+  const writer = apiWriter(apiDb, `${mode}-${n}`);
   const dbCpu0 = dbPid ? procCpuSeconds(dbPid) : null;
   const cpu0 = process.cpuUsage();
   const w0 = wallNow();
@@ -239,6 +292,7 @@ async function burst(db: Db, n: number, mode: RunStoreMode, sink: Sink, dbPid: n
     }
   }
   const w1 = wallNow();
+  const api = await writer.stop();
   // the store's finish* calls, or (a store that records finishes some other way) when the check saw it
   const lastRecorded = t.lastFinish || w1;
   const dbCpu1 = dbPid ? procCpuSeconds(dbPid) : null;
@@ -316,6 +370,8 @@ async function burst(db: Db, n: number, mode: RunStoreMode, sink: Sink, dbPid: n
     rssBeforeMiB: mib(rss0),
     rssArmedMiB: mib(rssArmed),
     rssPeakMiB: mib(rssPeak),
+    apiCreates: api.statuses,
+    apiCreateMs: api.latency,
   };
 }
 
@@ -330,12 +386,21 @@ async function child(): Promise<never> {
   };
   const sink = await startSinkProcess();
   const { client, db } = await connectDb(info, 'burst', { retryWrites: opts['retry-writes'] });
+  const other = await connectDb(info, 'burst');
   try {
-    const r = await burst(db, n, mode, sink, info.pids.find((p) => /secantus|mongod/.test(p.name))?.pid);
+    const r = await burst(
+      db,
+      other.db,
+      n,
+      mode,
+      sink,
+      info.pids.find((p) => /secantus|mongod/.test(p.name))?.pid,
+    );
     await db.dropDatabase();
     await new Promise((resolve) => process.send!(r, resolve));
   } finally {
     await client.close();
+    await other.client.close();
     await sink.stop();
   }
   process.exit(0);
@@ -414,6 +479,14 @@ const figures: [string, (r: Result) => string | number | null][] = [
   ['leader CPU (s)', (r) => r.leaderCpuS],
   ['leader RSS armed / peak (MiB)', (r) => `${r.rssArmedMiB} / ${r.rssPeakMiB}`],
   ['armed ahead of T (ms)', (r) => r.armedAheadOfTMs],
+  [
+    'API creates meanwhile (status: count)',
+    (r) =>
+      Object.entries(r.apiCreates)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', '),
+  ],
+  ['API create p99 / max (ms)', (r) => `${round(r.apiCreateMs.p99, 0)} / ${round(r.apiCreateMs.max, 0)}`],
 ];
 const t = table(
   ['burst', ...results.map((r) => `${r.n} ${r.mode}`)],
@@ -427,6 +500,16 @@ if (at10k) {
   const ok = at10k.lastClaimOverBulk <= 1.5 && at10k.missed === 0 && at10k.duplicateRuns === 0;
   console.log(
     `\ntarget 10,000 due: all claimed within 1.5 × bulk insert, 0 missed, 0 duplicate: ${ok ? 'met' : 'MISSED'} (${at10k.lastClaimOverBulk}×, missed ${at10k.missed}, duplicates ${at10k.duplicateRuns})`,
+  );
+}
+for (const r of results.filter((x) => x.mode === 'batched')) {
+  const failed = Object.entries(r.apiCreates).filter(([k]) => k !== '201');
+  console.log(
+    `target no API write fails during the burst at ${r.n}: ${failed.length === 0 ? 'met' : 'MISSED'} (${Object.entries(
+      r.apiCreates,
+    )
+      .map(([k, v]) => `${v}× ${k}`)
+      .join(', ')})`,
   );
 }
 for (const r of results.filter((x) => x.mode === 'batched'))
@@ -452,7 +535,8 @@ const file = writeResult(
       'delivered lateness: arrival at the sink (a child process) − T, for the http schedules only',
       'recorded createdAt: the firedAt the engine took before the claim; in the per-fire path all are ≈ T, so it does not show when claims landed',
       'db server CPU: /proc of the MongoDB-protocol server process from 300 ms before T until every run is recorded; leader CPU and RSS: the run’s own process, one per size and mode (the sink is another one)',
-      'mode per-fire vs batched: new MongoRunStore(db, { batch }); until the store takes the option, both run the same (per-fire) code',
+      'mode per-fire vs batched: new MongoRunStore(db, { batch })',
+      'API creates: POSTs through createApp on a second MongoDB client (another replica), one after another with 20 ms pauses, from 300 ms before T until every run is recorded',
       `MongoDB client with retryWrites=${opts['retry-writes']} (see lateness.ts: SecantusDB slows down past 10,000 retryable-write records)`,
     ],
     table: t,
