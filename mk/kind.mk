@@ -20,6 +20,13 @@ ROLLOUT_TIMEOUT ?= 300s
 FAILOVER_TIMEOUT ?= 30
 TAIL ?= 50
 
+# The image's OCI labels (Dockerfile): version from package.json, the commit, the build time.
+IMAGE_VERSION = $(shell node -p "require('./package.json').version")
+IMAGE_REVISION = $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+IMAGE_CREATED = $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+DOCKER_BUILD = $(DOCKER) build --build-arg VERSION=$(IMAGE_VERSION) --build-arg REVISION=$(IMAGE_REVISION) \
+  --build-arg CREATED=$(IMAGE_CREATED) -t $(IMAGE) .
+
 KUBECTL_CTX = $(KUBECTL)$(if $(KUBE_CONTEXT), --context $(KUBE_CONTEXT))
 KUBECTL_NS = $(KUBECTL_CTX) -n $(NAMESPACE)
 
@@ -52,7 +59,7 @@ up: ## kind cluster from kind-config.yaml, image build + kind load, apply deploy
 	else \
 	  $(KIND) create cluster --config kind-config.yaml --name $(KIND_CLUSTER) --wait 120s; \
 	fi
-	$(DOCKER) build -t $(IMAGE) .
+	$(DOCKER_BUILD)
 	$(KIND) load docker-image $(IMAGE) --name $(KIND_CLUSTER)
 	bash scripts/ensure-secrets.sh $(NAMESPACE) $(KUBECTL) --context kind-$(KIND_CLUSTER)
 	@existed=$$($(KUBECTL) --context kind-$(KIND_CLUSTER) -n $(NAMESPACE) get deployment leasecron -o name 2>/dev/null || true); \
@@ -79,7 +86,7 @@ down: ## delete the kind cluster (and everything in it)
 
 image: ## build the container image (IMAGE, default leasecron:dev) with Docker
 	@$(call need-tools,$(firstword $(DOCKER)))
-	$(DOCKER) build -t $(IMAGE) .
+	$(DOCKER_BUILD)
 
 k-logs: ## cluster: last TAIL log lines of every leasecron pod (FOLLOW=1 to follow)
 	@$(call need-tools,$(firstword $(KUBECTL)))

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Provisions the real test stack (kube-apiserver + etcd, and a MongoDB-protocol
-# server when none is given) into a cache folder outside git, and Debian's libfaketime.
+# server when none is given) into a cache folder outside git, Debian's libfaketime, and the
+# helm binary that test/deploy/helm.int.test.ts lints and renders the chart with.
 # Builds once; later runs find the stamp files and return at once.
 #
 #   LEASECRON_CACHE     cache folder (default: $HOME/.cache/leasecron)
 #   KUBEBUILDER_ASSETS  folder with kube-apiserver and etcd: used as is, nothing built
 #   MONGODB_URI         a real replica set: no MongoDB server is provisioned
+#   LEASECRON_HELM      a helm binary (v3 or v4): used as is, nothing built
 set -euo pipefail
 
 K8S_VERSION="${LEASECRON_K8S_VERSION:-v1.37.2}"
 SECANTUS_VERSION="0.7.0b3"
+HELM_VERSION="${LEASECRON_HELM_VERSION:-v3.22.0}"
 CACHE="${LEASECRON_CACHE:-$HOME/.cache/leasecron}"
 mkdir -p "$CACHE"
 
@@ -113,10 +116,55 @@ provision_faketime() {
     die "apt-get install libfaketime failed"
 }
 
+# helm from the Go module proxy (helm.sh/helm/v3 has no replace directives, so `go install
+# module@version` builds it as released), with the version stamped in as helm's own release does.
+provision_helm() {
+  if [[ -n "${LEASECRON_HELM:-}" ]]; then
+    [[ -x "$LEASECRON_HELM" ]] || die "LEASECRON_HELM=$LEASECRON_HELM is not an executable; unset it to build helm from source"
+    log "helm: using LEASECRON_HELM=$LEASECRON_HELM"
+    echo "HELM_BIN=$LEASECRON_HELM"
+    return
+  fi
+  local out="$CACHE/helm-$HELM_VERSION"
+  if [[ -x "$out/bin/helm" && -f "$out/.done" ]]; then
+    log "helm: cached in $out"
+    echo "HELM_BIN=$out/bin/helm"
+    return
+  fi
+  command -v go >/dev/null || die "Go is needed to build helm (none cached in $out). Install Go >= 1.26, or set LEASECRON_HELM to a helm binary."
+  local started=$SECONDS
+  local major="${HELM_VERSION%%.*}"
+  local module="helm.sh/helm/$major"
+  rm -rf "$out"
+  mkdir -p "$out/bin"
+  log "helm: building helm $HELM_VERSION with $(go version | cut -d' ' -f3) (first time only; ~2-3 min on 2 cores)"
+  # As helm's own Makefile: the Kubernetes version that `helm template` and `helm lint` assume
+  # without a cluster is client-go's (v0.N → 1.N), else it would be 1.20 and refuse the chart's
+  # kubeVersion.
+  local modfile client_go kmajor kminor
+  modfile="$(cd "$out" && go mod download -json "$module@$HELM_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  [[ -f "$modfile" ]] || die "could not download $module@$HELM_VERSION from the Go module proxy ($(go env GOPROXY))"
+  client_go="$(awk '$1=="k8s.io/client-go"{print $2; exit}' "$modfile")"
+  [[ "$client_go" =~ ^v0\.([0-9]+)\. ]] || die "$module@$HELM_VERSION go.mod names no k8s.io/client-go v0.N.x"
+  kmajor=1 kminor="${BASH_REMATCH[1]}"
+  local ldflags="-s -w -X $module/internal/version.version=$HELM_VERSION"
+  local pkg
+  for pkg in pkg/lint/rules pkg/chartutil; do
+    ldflags+=" -X $module/$pkg.k8sVersionMajor=$kmajor -X $module/$pkg.k8sVersionMinor=$kminor"
+  done
+  CGO_ENABLED=0 GOBIN="$out/bin" go install -trimpath -ldflags "$ldflags" "$module/cmd/helm@$HELM_VERSION" >&2 ||
+    die "building helm $HELM_VERSION from the Go module proxy ($(go env GOPROXY)) failed; see the output above"
+  "$out/bin/helm" version --short >&2 || die "the helm just built does not run"
+  echo "$HELM_VERSION" >"$out/.done"
+  log "helm: built in $((SECONDS - started)) s -> $out/bin/helm"
+  echo "HELM_BIN=$out/bin/helm"
+}
+
 case "${1:-all}" in
   kube) provision_kube ;;
   mongo) provision_mongo ;;
   faketime) provision_faketime ;;
-  all) provision_mongo; provision_faketime; provision_kube ;;
-  *) die "usage: $0 [all|kube|mongo|faketime]" ;;
+  helm) provision_helm ;;
+  all) provision_mongo; provision_faketime; provision_kube; provision_helm ;;
+  *) die "usage: $0 [all|kube|mongo|faketime|helm]" ;;
 esac

@@ -4,9 +4,10 @@
 // valid schedules; `make up` builds, loads and applies what the manifests expect.
 // No server needed; in the int project only because test/deploy/ lives there.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join, matchesGlob } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, matchesGlob } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config/load-config.ts';
@@ -18,6 +19,8 @@ import { run } from './commands.ts';
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
 const pkg = JSON.parse(read('package.json')) as {
   main: string;
+  description: string;
+  license: string;
   scripts: Record<string, string>;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
@@ -82,7 +85,11 @@ describe('Dockerfile', () => {
     const scripts = [...all.matchAll(/npm run (\S+)/g)].map((m) => m[1]!);
     expect(scripts).toEqual(['build']);
     for (const script of scripts) expect(pkg.scripts).toHaveProperty(script);
-    const npmCommands = [...all.matchAll(/\bnpm (\S+)/g)].map((m) => m[1]);
+    const npmCommands = all
+      .split('&&')
+      .map((c) => c.trim())
+      .filter((c) => c.startsWith('npm '))
+      .map((c) => c.split(' ')[1]);
     expect(new Set(npmCommands)).toEqual(new Set(['ci', 'run']));
 
     const buildRuns = runs(buildStage).join(' && ');
@@ -117,7 +124,9 @@ describe('Dockerfile', () => {
     const copies = of(finalStage, 'COPY');
     const fromBuild = copies.filter((c) => c.startsWith('--from='));
     expect(fromBuild).toEqual([`--from=${buildStage.name} /app/${outDir} ./${outDir}`]);
-    expect(copies.filter((c) => !c.startsWith('--from='))).toEqual(['package.json package-lock.json ./']);
+    expect(copies.filter((c) => !c.startsWith('--from='))).toEqual([
+      'package.json package-lock.json LICENSE ./',
+    ]);
 
     const cmd = of(finalStage, 'CMD');
     expect(cmd).toHaveLength(1);
@@ -163,6 +172,127 @@ describe('Dockerfile', () => {
   });
 });
 
+describe('the runtime stage', () => {
+  it('has no package manager: npm, npx, corepack and yarn are deleted in the RUN that installs', () => {
+    const installs = runs(finalStage).filter((r) => r.includes('npm ci'));
+    expect(installs).toHaveLength(1);
+    // One RUN: a later one would leave them in this stage's layers.
+    const commands = installs[0]!.split('&&').map((c) => c.trim());
+    expect(commands[0]).toMatch(/^npm ci /);
+    const removed = commands.slice(1).join(' ');
+    for (const path of [
+      '/usr/local/lib/node_modules/npm',
+      '/usr/local/lib/node_modules/corepack',
+      '/usr/local/bin/npm',
+      '/usr/local/bin/npx',
+      '/usr/local/bin/corepack',
+      '/usr/local/bin/yarn',
+      '/opt/yarn-*',
+    ]) {
+      expect(removed, path).toMatch(
+        new RegExp(`^rm -(rf|f) .*(?<= )${path.replace(/[*.]/g, (c) => `\\${c}`)}(?= |$)`, 'm'),
+      );
+    }
+    expect(commands.slice(1).every((c) => c.startsWith('rm -'))).toBe(true);
+    // Nothing after it calls npm, and the CMD is node itself.
+    const after = finalStage.instructions.slice(
+      finalStage.instructions.findIndex((i) => i.op === 'RUN' && i.args.includes('npm ci')) + 1,
+    );
+    expect(after.map((i) => i.args).join(' ')).not.toMatch(/\bnp[mx]\b/);
+  });
+
+  it('carries the OCI labels, from build arguments for version, revision and creation time', () => {
+    const labels = Object.fromEntries(
+      [
+        ...of(finalStage, 'LABEL')
+          .join(' ')
+          .matchAll(/(\S+)="([^"]*)"/g),
+      ].map((m) => [m[1]!, m[2]!]),
+    );
+    // A Dockerfile ARG reference, literally.
+    const ref = (name: string) => `\${${name}}`;
+    expect(labels).toEqual({
+      'org.opencontainers.image.title': 'leasecron',
+      'org.opencontainers.image.description': pkg.description,
+      'org.opencontainers.image.licenses': pkg.license,
+      'org.opencontainers.image.version': ref('VERSION'),
+      'org.opencontainers.image.revision': ref('REVISION'),
+      'org.opencontainers.image.created': ref('CREATED'),
+      'org.opencontainers.image.base.name': `docker.io/library/node:${ref('NODE_VERSION')}-slim`,
+    });
+    const args = of(finalStage, 'ARG').map((a) => a.split('=')[0]);
+    expect(args.sort()).toEqual(['CREATED', 'NODE_VERSION', 'REVISION', 'VERSION']);
+  });
+
+  it('has no HEALTHCHECK (the Deployment probes health) and runs as a numeric non-root user', () => {
+    for (const stage of dockerfile.stages) expect(of(stage, 'HEALTHCHECK')).toEqual([]);
+    expect(of(finalStage, 'USER')).toEqual([expect.stringMatching(/^[1-9]\d*:[1-9]\d*$/)]);
+  });
+
+  it('installs production dependencies only: the same `npm ci` from the lockfile holds no devDependency and no npm', {
+    timeout: 240_000,
+  }, async () => {
+    // What the stage's `npm ci --omit=dev --ignore-scripts` leaves in /app/node_modules, made here.
+    const dir = mkdtempSync(join(tmpdir(), 'leasecron-runtime-'));
+    try {
+      for (const file of ['package.json', 'package-lock.json'])
+        copyFileSync(join(REPO_ROOT, file), join(dir, file));
+      const install = of(finalStage, 'RUN')
+        .map((r) => r.replace(/^(--\S+ )+/, ''))
+        .flatMap((r) => r.split('&&').map((c) => c.trim()))
+        .find((c) => c.startsWith('npm ci '))!;
+      const r = await run('bash', ['-c', `cd ${JSON.stringify(dir)} && ${install}`], { timeoutMs: 220_000 });
+      expect(r.stderr.replace(/^npm warn .*\n?/gim, '')).toBe('');
+      expect(r.code).toBe(0);
+      const lock = JSON.parse(read('package-lock.json')) as {
+        packages: Record<string, { dev?: boolean; optional?: boolean; devOptional?: boolean }>;
+      };
+      const installed = Object.keys(
+        (
+          JSON.parse(readFileSync(join(dir, 'node_modules', '.package-lock.json'), 'utf8')) as {
+            packages: Record<string, unknown>;
+          }
+        ).packages,
+      );
+      const packageDirs = readdirSync(join(dir, 'node_modules'), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('package.json') && /(^|\/)node_modules\//.test(`node_modules/${f}`))
+        .map((f) => `node_modules/${dirname(f)}`)
+        .filter((d) => d in lock.packages);
+      expect(installed.length).toBeGreaterThan(0);
+      // Nothing the lockfile marks dev-only; every production package.
+      expect(installed.filter((p) => lock.packages[p]?.dev)).toEqual([]);
+      expect(packageDirs.filter((p) => lock.packages[p]?.dev)).toEqual([]);
+      const production = Object.entries(lock.packages)
+        .filter(([p, v]) => p !== '' && !v.dev && !v.optional && !v.devOptional)
+        .map(([p]) => p);
+      expect(production.filter((p) => !installed.includes(p))).toEqual([]);
+      // A devDependency that a production package needs too is a production package:
+      // @types/node, a dependency of @kubernetes/client-node. Every other one is left out.
+      const devOnly = Object.keys(pkg.devDependencies).filter((n) => lock.packages[`node_modules/${n}`]?.dev);
+      expect(Object.keys(pkg.devDependencies).filter((n) => !devOnly.includes(n))).toEqual(['@types/node']);
+      for (const name of devOnly) expect(existsSync(join(dir, 'node_modules', name)), name).toBe(false);
+      for (const tool of ['npm', 'npx', 'corepack', 'yarn'])
+        expect(existsSync(join(dir, 'node_modules', tool)), tool).toBe(false);
+      expect(existsSync(join(dir, 'node_modules', '.bin', 'node'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LICENSE', () => {
+  it('is the Apache License 2.0 that package.json names, in full, and the image ships it', () => {
+    expect(pkg.license).toBe('Apache-2.0');
+    const text = read('LICENSE');
+    expect(text).toMatch(
+      /^\s*Apache License\s+Version 2\.0, January 2004\s+http:\/\/www\.apache\.org\/licenses\//,
+    );
+    expect(text).toContain('TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION');
+    expect(text).toContain('END OF TERMS AND CONDITIONS');
+    expect(text.split('\n').length).toBeGreaterThan(190);
+  });
+});
+
 describe('.dockerignore', () => {
   const patterns = read('.dockerignore')
     .split('\n')
@@ -195,6 +325,7 @@ describe('.dockerignore', () => {
         'package-lock.json',
         'package.json',
         'package-lock.json',
+        'LICENSE',
         'tsconfig.json',
         'tsconfig.build.json',
         'src',
@@ -284,9 +415,13 @@ describe('make up', () => {
     expect(r.code).toBe(0);
     const image = k8s.loadYaml<k8s.V1Deployment>(read('deploy/base/leasecron/deployment.yaml')).spec!.template
       .spec!.containers[0]!.image;
+    // The image's OCI labels get the version, the commit and the build time.
+    expect(r.stdout).toMatch(
+      /^docker build --build-arg VERSION=\d+\.\d+\.\d+ --build-arg REVISION=[0-9a-f]{40} --build-arg CREATED=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ -t /m,
+    );
     for (const step of [
       'kind create cluster --config kind-config.yaml --name leasecron',
-      `docker build -t ${image} .`,
+      `-t ${image} .`,
       `kind load docker-image ${image} --name leasecron`,
       'kubectl --context kind-leasecron apply -k deploy/overlays/kind',
       'rollout status statefulset/mongodb',

@@ -17,9 +17,11 @@ export interface StackInfo {
   mongo: MongoInfo;
   pids: { name: string; pid: number; start?: string | null }[];
   startMs: number;
+  /** the helm binary scripts/provision-stack.sh built or found (HELM_BIN), for test/deploy/helm */
+  helm?: string;
 }
 
-export function provision(): { kubeBinDir: string; secantusVenv: string | null } {
+export function provision(): { kubeBinDir: string; secantusVenv: string | null; helmBin: string | null } {
   const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'provision-stack.sh'), 'all'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
@@ -30,11 +32,15 @@ export function provision(): { kubeBinDir: string; secantusVenv: string | null }
   const vars = Object.fromEntries(
     r.stdout
       .split('\n')
-      .filter((l) => /^(KUBE_BIN_DIR|SECANTUS_VENV)=/.test(l))
+      .filter((l) => /^(KUBE_BIN_DIR|SECANTUS_VENV|HELM_BIN)=/.test(l))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
   );
   if (!vars.KUBE_BIN_DIR) throw new Error('scripts/provision-stack.sh did not report KUBE_BIN_DIR');
-  return { kubeBinDir: vars.KUBE_BIN_DIR, secantusVenv: vars.SECANTUS_VENV ?? null };
+  return {
+    kubeBinDir: vars.KUBE_BIN_DIR,
+    secantusVenv: vars.SECANTUS_VENV ?? null,
+    helmBin: vars.HELM_BIN ?? null,
+  };
 }
 
 /**
@@ -99,6 +105,7 @@ export async function startStack(opts: {
       mongo: mongo.value.info,
       pids: procs.map((p) => ({ name: p.name, pid: p.pid, start: p.start ?? null })),
       startMs: Date.now() - t0,
+      ...(paths.helmBin ? { helm: paths.helmBin } : {}),
     },
     stop,
   };
