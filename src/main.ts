@@ -176,10 +176,11 @@ async function main(): Promise<void> {
     probe: () => db.command({ ping: 1 }),
     periodMs: config.retryPeriodMs,
     timeoutMs: config.renewDeadlineMs / 2,
-    onChange: (ok, err) =>
-      ok
-        ? logger.info('MongoDB answers again: this replica can lead')
-        : logger.warn({ err }, 'MongoDB ping failed: this replica stops leading if it lasts'),
+    onChange: (ok, err) => {
+      metrics.mongodb.up.set(ok ? 1 : 0);
+      if (ok) logger.info('MongoDB answers again: this replica can lead');
+      else logger.warn({ err }, 'MongoDB ping failed: this replica stops leading if it lasts');
+    },
   });
   /** Since when this term's engine keeps failing to start; undefined when started or not leading. */
   let engineTroubleSinceMs: number | undefined;

@@ -64,6 +64,7 @@ describe('the exported names (the contract dashboards and alerts rely on)', () =
       'leasecron_lease_renew_failures_total',
       'leasecron_lease_transitions',
       'leasecron_missed_occurrences_total',
+      'leasecron_mongodb_up',
       'leasecron_run_attempts',
       'leasecron_run_duration_seconds',
     ]);

@@ -139,7 +139,7 @@ export function createMetrics(options: { build?: BuildInfo } = {}) {
     }),
     changeStreamRestarts: new Counter({
       name: 'leasecron_change_stream_restarts_total',
-      help: 'Change-stream restarts, by reason (e.g. resumed, history-lost).',
+      help: 'Change-stream restarts, by reason (error: the stream failed and is resumed; history-lost: it cannot resume and reloads every schedule).',
       labelNames: ['reason'] as const,
       registers,
     }),
@@ -147,6 +147,14 @@ export function createMetrics(options: { build?: BuildInfo } = {}) {
       name: 'leasecron_change_stream_lag_seconds',
       help: "Time from a schedule change's commit in MongoDB (its cluster time) to the leader applying it.",
       buckets: STREAM_LAG_BUCKETS,
+      registers,
+    }),
+  };
+
+  const mongodb = {
+    up: new Gauge({
+      name: 'leasecron_mongodb_up',
+      help: "1 while this replica's MongoDB ping (every RETRY_PERIOD_SECONDS) answers, 0 from its first failure (and before the first answer).",
       registers,
     }),
   };
@@ -180,7 +188,12 @@ export function createMetrics(options: { build?: BuildInfo } = {}) {
     },
   };
 
-  return { registry, http, engine, lease };
+  // Known reasons start at 0, so rate() and increase() see the first failure (and alerts and
+  // dashboards find the series on a replica that never had one).
+  for (const reason of ['error', 'conflict', 'late']) lease.renewFailures.inc({ reason }, 0);
+  for (const reason of ['error', 'history-lost']) engine.changeStreamRestarts.inc({ reason }, 0);
+
+  return { registry, http, engine, lease, mongodb };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
