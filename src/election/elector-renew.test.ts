@@ -13,6 +13,8 @@ import {
 class MemoryLease implements LeaseClient {
   lease: ObservedLease | null = null;
   failNext: Error | undefined;
+  /** The next replace answers only after this long (ignoring its signal, as a lost answer would). */
+  delayNextMs = 0;
   #rv = 0;
 
   #write(spec: LeaseSpec): ObservedLease {
@@ -38,6 +40,9 @@ class MemoryLease implements LeaseClient {
     const fail = this.failNext;
     this.failNext = undefined;
     if (fail) throw fail;
+    const delayMs = this.delayNextMs;
+    this.delayNextMs = 0;
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     if (this.lease?.resourceVersion !== resourceVersion) throw new LeaseConflictError('conflict');
     return this.#write(spec);
   }
@@ -98,6 +103,22 @@ describe('Elector onRenew', () => {
       client.steal('other');
       await until('the conflict', () => renews.slice(before).some(([r]) => r === 'conflict'));
       expect(e.isLeader).toBe(false);
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('a renew answered after the renew deadline is reported late, and leadership ends', async () => {
+    const client = new MemoryLease();
+    const renews: [RenewResult, number][] = [];
+    const e = elector(client, renews);
+    e.start();
+    try {
+      await until('a renew', () => renews.length >= 1);
+      client.delayNextMs = 700; // past the 500 ms renew deadline
+      await until('the late renew', () => renews.some(([r]) => r === 'late'));
+      const [, ms] = renews.find(([r]) => r === 'late')!;
+      expect(ms).toBeGreaterThanOrEqual(650);
     } finally {
       await e.stop();
     }
