@@ -253,6 +253,7 @@ async function burst(
       streamEvent() {},
       streamRestart() {},
       invalid() {},
+      ran() {},
     },
     ...engineOptions({ maxConcurrentRuns: opts['max-concurrent-runs'] }),
   });

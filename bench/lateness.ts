@@ -164,6 +164,7 @@ async function engineRun(db: Db, n: number, dbPid: number | undefined) {
       missed: (k) => {
         if (windowStart !== Number.POSITIVE_INFINITY) misfireSkipped += k;
       },
+      ran() {},
       armed() {},
       streamEvent() {},
       streamRestart() {},

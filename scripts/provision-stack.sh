@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provisions the real test stack (kube-apiserver + etcd, and a MongoDB-protocol
-# server when none is given) into a cache folder outside git, Debian's libfaketime, and the
-# helm binary that test/deploy/helm.int.test.ts lints and renders the chart with.
+# server when none is given) into a cache folder outside git, Debian's libfaketime, the helm
+# binary that test/deploy/helm.int.test.ts lints and renders the chart with, and promtool (the
+# alert rules' checks, test/monitoring/).
 # Builds once; later runs find the stamp files and return at once.
 #
 #   LEASECRON_CACHE     cache folder (default: $HOME/.cache/leasecron)
@@ -13,6 +14,8 @@ set -euo pipefail
 K8S_VERSION="${LEASECRON_K8S_VERSION:-v1.37.2}"
 SECANTUS_VERSION="0.7.0b3"
 HELM_VERSION="${LEASECRON_HELM_VERSION:-v3.22.0}"
+# Prometheus v3.16.0: its Go module is tagged v0.316.0.
+PROMTOOL_MODULE_VERSION="${LEASECRON_PROMTOOL_VERSION:-v0.316.0}"
 CACHE="${LEASECRON_CACHE:-$HOME/.cache/leasecron}"
 mkdir -p "$CACHE"
 
@@ -160,11 +163,38 @@ provision_helm() {
   echo "HELM_BIN=$out/bin/helm"
 }
 
+# promtool checks and unit-tests deploy/monitoring/'s alert rules: built from the Go module proxy
+# (github.com/prometheus/prometheus/cmd/promtool) into the cache, once.
+provision_promtool() {
+  local out="$CACHE/promtool-$PROMTOOL_MODULE_VERSION"
+  if [[ -x "$out/bin/promtool" && -f "$out/.done" ]]; then
+    log "promtool: cached in $out"
+    echo "PROMTOOL=$out/bin/promtool"
+    return
+  fi
+  command -v go >/dev/null || die "Go is needed to build promtool (none cached in $out). Install Go >= 1.26."
+  local started=$SECONDS
+  # v0.MNN.P is Prometheus M.NN.P
+  local tag="${PROMTOOL_MODULE_VERSION#v0.}" minor
+  minor="${tag%%.*}"
+  local release="${minor:0:1}.$((10#${minor:1})).${tag#*.}"
+  mkdir -p "$out/bin"
+  log "promtool: building github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_MODULE_VERSION (Prometheus $release) with $(go version | cut -d' ' -f3) (first time only; ~5-10 min)"
+  GOBIN="$out/bin" GOFLAGS=-mod=mod go install -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" \
+    "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_MODULE_VERSION" ||
+    die "building promtool failed; see the output above"
+  echo "$PROMTOOL_MODULE_VERSION" >"$out/.done"
+  log "promtool: built in $((SECONDS - started)) s -> $out/bin/promtool"
+  echo "PROMTOOL=$out/bin/promtool"
+}
+
 case "${1:-all}" in
   kube) provision_kube ;;
   mongo) provision_mongo ;;
   faketime) provision_faketime ;;
   helm) provision_helm ;;
-  all) provision_mongo; provision_faketime; provision_kube; provision_helm ;;
-  *) die "usage: $0 [all|kube|mongo|faketime|helm]" ;;
+  promtool) provision_promtool ;;
+  all) provision_mongo; provision_faketime; provision_kube; provision_helm; provision_promtool ;;
+  *) die "usage: $0 [all|kube|mongo|faketime|helm|promtool]" ;;
 esac

@@ -26,7 +26,7 @@ import { Engine } from './engine/engine.ts';
 import type { EngineMetrics, RunObserver } from './engine/types.ts';
 import { JobTracker } from './jobs/job-tracker.ts';
 import { createLogger, type Logger } from './log/logger.ts';
-import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { buildInfo, createMetrics, type Metrics, streamLagSeconds } from './metrics/metrics.ts';
 import { ensureIndexes } from './store/indexes.ts';
 import { migrateNamespaces } from './store/migrate-namespaces.ts';
 import { MongoRunStore } from './store/mongo-run-store.ts';
@@ -34,13 +34,20 @@ import { MongoScheduleStore } from './store/mongo-schedule-store.ts';
 
 function engineMetrics(m: Metrics['engine']): EngineMetrics {
   return {
-    fired: (result, latenessMs) => {
-      m.fires.inc({ result });
+    fired: (result, trigger, latenessMs) => {
+      m.fires.inc({ result, trigger });
       if (latenessMs !== undefined) m.fireLateness.observe(Math.max(latenessMs, 0) / 1000);
+    },
+    ran: (action, durationMs, attempts) => {
+      m.runDuration.observe({ action }, Math.max(durationMs, 0) / 1000);
+      m.runAttempts.observe({ action }, attempts);
     },
     missed: (n) => m.missedOccurrences.inc(n),
     armed: (n) => m.armedSchedules.set(n),
-    streamEvent: (kind) => m.changeStreamEvents.inc({ kind }),
+    streamEvent: (kind, clusterTime) => {
+      m.changeStreamEvents.inc({ kind });
+      if (clusterTime) m.changeStreamLag.observe(streamLagSeconds(clusterTime, Date.now()));
+    },
     streamRestart: (reason) => m.changeStreamRestarts.inc({ reason }),
     invalid: (n) => m.invalidSchedules.set(n),
   };
@@ -85,7 +92,7 @@ async function retry(
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger({ level: config.logLevel, identity: config.podName });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ build: buildInfo(config.buildRevision) });
   const lifetime = new AbortController();
 
   // No socketTimeoutMS: it is client-wide and would also cut the engine's change stream and
@@ -169,10 +176,11 @@ async function main(): Promise<void> {
     probe: () => db.command({ ping: 1 }),
     periodMs: config.retryPeriodMs,
     timeoutMs: config.renewDeadlineMs / 2,
-    onChange: (ok, err) =>
-      ok
-        ? logger.info('MongoDB answers again: this replica can lead')
-        : logger.warn({ err }, 'MongoDB ping failed: this replica stops leading if it lasts'),
+    onChange: (ok, err) => {
+      metrics.mongodb.up.set(ok ? 1 : 0);
+      if (ok) logger.info('MongoDB answers again: this replica can lead');
+      else logger.warn({ err }, 'MongoDB ping failed: this replica stops leading if it lasts');
+    },
   });
   /** Since when this term's engine keeps failing to start; undefined when started or not leading. */
   let engineTroubleSinceMs: number | undefined;
@@ -190,6 +198,10 @@ async function main(): Promise<void> {
     kubeConfig,
     logger,
     canLead,
+    onRenew: (result, durationMs) => {
+      metrics.lease.renewDuration.observe(durationMs / 1000);
+      if (result !== 'ok') metrics.lease.renewFailures.inc({ reason: result });
+    },
     callbacks: {
       onStartedLeading: (epoch, signal) => {
         metrics.engine.isLeader.set(1);
@@ -246,6 +258,8 @@ async function main(): Promise<void> {
       onNewLeader: (leader) => logger.info({ leader }, 'leader observed'),
     },
   });
+
+  metrics.lease.readTransitionsFrom(() => elector.leaseTransitions);
 
   leaseValid = () => {
     const renewedAt = elector.lastRenewOkMs;

@@ -78,6 +78,12 @@ export const CONFIG_DOCS = [
     description: 'pino level: fatal, error, warn, info, debug, trace or silent.',
   },
   {
+    name: 'BUILD_REVISION',
+    default: '(unset: `unknown`)',
+    description:
+      'Source revision of this build (e.g. the git commit), shown as the `revision` label of `leasecron_build_info`; the image sets it.',
+  },
+  {
     name: 'BODY_LIMIT_BYTES',
     default: DEFAULTS.BODY_LIMIT_BYTES,
     description: 'Largest accepted request body, 1024..10485760 bytes.',

@@ -32,6 +32,7 @@ describe('loadConfig defaults', () => {
       auth: 'kubernetes',
       authCacheTtlMs: 10_000,
       logLevel: 'info',
+      buildRevision: undefined,
       bodyLimitBytes: 65_536,
       runRetentionDays: 7,
       leaseName: 'leasecron-leader',

@@ -48,6 +48,8 @@ export interface Config {
   readonly auth: AuthMode;
   readonly authCacheTtlMs: number;
   readonly logLevel: LogLevel;
+  /** BUILD_REVISION: the source revision of this build, for leasecron_build_info. */
+  readonly buildRevision: string | undefined;
   readonly bodyLimitBytes: number;
   readonly runRetentionDays: number;
   readonly leaseName: string;
@@ -159,6 +161,12 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
   const authCacheTtlMs = withDefault('AUTH_CACHE_TTL_SECONDS', (r) => parseInteger(r, 0, 300)) * 1000;
 
   const logLevel = withDefault('LOG_LEVEL', (r) => parseOneOf(r, LOG_LEVELS));
+  const buildRevision = get('BUILD_REVISION');
+  if (buildRevision !== undefined && !/^[\w.+-]{1,64}$/.test(buildRevision))
+    report(
+      'BUILD_REVISION',
+      'BUILD_REVISION must be 1..64 letters, digits, dots, dashes, pluses or underscores',
+    );
   const bodyLimitBytes = withDefault('BODY_LIMIT_BYTES', (r) => parseInteger(r, 1024, 10 * 1024 * 1024));
   const runRetentionDays = withDefault('RUN_RETENTION_DAYS', (r) => parseInteger(r, 1, 3650));
   const leaseName = withDefault('LEASE_NAME', (r) =>
@@ -235,6 +243,7 @@ export function loadConfig(env: Record<string, string | undefined>, deps: Partia
     auth,
     authCacheTtlMs,
     logLevel,
+    buildRevision,
     bodyLimitBytes,
     runRetentionDays,
     leaseName,

@@ -4,7 +4,7 @@
 
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/load-config.ts';
-import { type ElectionLogger, Elector, type ElectorCallbacks } from './elector.ts';
+import { type ElectionLogger, Elector, type ElectorCallbacks, type ElectorOptions } from './elector.ts';
 import { K8sLeaseClient } from './k8s-lease-client.ts';
 import { PodLabeler } from './pod-labeler.ts';
 
@@ -34,9 +34,11 @@ export function createElector(
     readonly callbacks?: ElectorCallbacks;
     /** Whether this replica can do the leader's work now (ElectorOptions.canLead). */
     readonly canLead?: () => boolean;
+    /** Told of each renew by the leader (ElectorOptions.onRenew): the Lease metrics. */
+    readonly onRenew?: ElectorOptions['onRenew'];
   },
 ): Election {
-  const { kubeConfig, logger, callbacks = {}, canLead } = deps;
+  const { kubeConfig, logger, callbacks = {}, canLead, onRenew } = deps;
   const client = new K8sLeaseClient({
     kubeConfig,
     namespace: config.podNamespace,
@@ -62,6 +64,7 @@ export function createElector(
     retryPeriodMs: config.retryPeriodMs,
     ...(logger && { logger }),
     ...(canLead && { canLead }),
+    ...(onRenew && { onRenew }),
     // try/finally: a throwing callback (logged by the elector) must not leave a wrong label.
     onStartedLeading: (epoch, signal) => {
       try {

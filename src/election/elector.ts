@@ -33,6 +33,13 @@ export interface ElectorCallbacks {
   readonly onNewLeader?: (identity: string) => void;
 }
 
+/**
+ * How one renew by the leader ended: `ok`; `error` (the request failed or timed out); `conflict`
+ * (another write came first); `late` (answered after the renew deadline). Not reported for a
+ * renew cut short by stop().
+ */
+export type RenewResult = 'ok' | 'error' | 'conflict' | 'late';
+
 export interface ElectorOptions extends ElectorCallbacks {
   readonly client: LeaseClient;
   /** Holder identity written into the Lease (the pod name). */
@@ -59,6 +66,8 @@ export interface ElectorOptions extends ElectorCallbacks {
   /** Wall clock, only written into the Lease for people and tools. */
   readonly wallClock?: () => Date;
   readonly random?: () => number;
+  /** Told of every renew by the leader, with its duration in ms (for metrics); must not throw. */
+  readonly onRenew?: (result: RenewResult, durationMs: number) => void;
 }
 
 /** The reason on a leadership signal once it aborts. */
@@ -82,6 +91,7 @@ export class Elector {
   readonly #now: () => number;
   readonly #wallClock: () => Date;
   readonly #random: () => number;
+  readonly #onRenew: ((result: RenewResult, durationMs: number) => void) | undefined;
 
   readonly #stopping = new AbortController();
   #started = false;
@@ -125,6 +135,7 @@ export class Elector {
     this.#now = options.now ?? (() => performance.now());
     this.#wallClock = options.wallClock ?? (() => new Date());
     this.#random = options.random ?? Math.random;
+    this.#onRenew = options.onRenew;
   }
 
   get isLeader(): boolean {
@@ -268,16 +279,29 @@ export class Elector {
 
   /** The leader's renew: replace from our own last write (client-go's fast path), no read first. */
   async #renew(mine: ObservedLease): Promise<undefined> {
-    const remainingMs = (this.#lastRenewOkMs ?? this.#now()) + this.#renewDeadlineMs - this.#now();
+    const startedMs = this.#now();
+    const remainingMs = (this.#lastRenewOkMs ?? startedMs) + this.#renewDeadlineMs - startedMs;
     const scope = this.#requestSignal(remainingMs);
+    let result: RenewResult | undefined = 'error';
     try {
-      return await this.#renewWith(mine, scope.signal);
+      result = await this.#renewWith(mine, scope.signal);
+      return undefined;
     } finally {
       scope.dispose();
+      if (result !== undefined && !this.#stopping.signal.aborted) this.#reportRenew(result, startedMs);
     }
   }
 
-  async #renewWith(mine: ObservedLease, signal: AbortSignal): Promise<undefined> {
+  #reportRenew(result: RenewResult, startedMs: number): void {
+    try {
+      this.#onRenew?.(result, this.#now() - startedMs);
+    } catch (error) {
+      this.#log.error({ err: error }, 'onRenew threw');
+    }
+  }
+
+  /** How the renew ended; undefined when no renew was sent. */
+  async #renewWith(mine: ObservedLease, signal: AbortSignal): Promise<RenewResult | undefined> {
     const decision = decide({
       observed: mine,
       observedAtMs: this.#observedAtMs,
@@ -295,6 +319,8 @@ export class Elector {
     const sentAtMs = this.#now();
     try {
       this.#wrote(await this.#client.replace(decision.spec, decision.resourceVersion, signal), sentAtMs);
+      // #wrote steps down when the answer came after the renew deadline
+      return this.#leading !== undefined ? 'ok' : 'late';
     } catch (error) {
       if (!(error instanceof LeaseConflictError)) throw error;
       // Someone wrote the Lease since our last renew. Read it at once: if it names another holder
@@ -318,7 +344,7 @@ export class Elector {
         this.#stepDown(reason);
       }
     }
-    return undefined;
+    return 'conflict';
   }
 
   #fit(): boolean {

@@ -18,6 +18,7 @@ import type {
   ResumeToken,
   Run,
   RunResult,
+  RunTrigger,
   ScheduleChange,
   ScheduleChangeStream,
 } from '../store/types.ts';
@@ -201,7 +202,7 @@ export class Engine {
         { orphans },
         'runs left running by an earlier leader recorded as unknown: they may have taken effect',
       );
-      for (let i = 0; i < orphans; i++) this.#m.fired('unknown');
+      for (let i = 0; i < orphans; i++) this.#m.fired('unknown', 'unknown');
     }
     if (term !== this.#term) return;
     await this.#loadSnapshot(term);
@@ -373,7 +374,7 @@ export class Engine {
   }
 
   #apply(change: ScheduleChange): void {
-    this.#m.streamEvent(change.kind);
+    this.#m.streamEvent(change.kind, change.clusterTime);
     if (change.kind === 'upsert') this.#upsert(change.schedule, undefined);
     else if (change.kind === 'invalid') this.#invalidate(change);
     else if (change.kind === 'delete') this.#remove(change.id);
@@ -527,6 +528,7 @@ export class Engine {
     const log = this.#d.logger;
     e.pending?.shift();
     if (e.pending?.length === 0) e.pending = null;
+    let trigger: RunTrigger = planned;
     try {
       if (!this.#mayFire(term) || e.exhausted || this.#entries.get(s.id) !== e) return;
       // Decided on time, but its turn may come late (claims queued behind a slow or
@@ -538,7 +540,7 @@ export class Engine {
         log.warn({ scheduleId: s.id, scheduledFor: at.toISOString(), reason: passed }, 'occurrence skipped');
         return;
       }
-      const trigger = this.#d.now().getTime() - at.getTime() > ON_TIME_TOLERANCE_MS ? 'catchup' : planned;
+      trigger = this.#d.now().getTime() - at.getTime() > ON_TIME_TOLERANCE_MS ? 'catchup' : planned;
       if (s.maxRuns !== null) {
         const n = await this.#d.runs.claimedCount(s.id);
         if (term !== this.#term) return;
@@ -573,7 +575,7 @@ export class Engine {
           { ...base, id: randomUUID(), firedAt: this.#d.now(), status: 'skipped', error: why },
           term,
         );
-        this.#m.fired(claimed !== null ? 'skipped' : 'duplicate');
+        this.#m.fired(claimed !== null ? 'skipped' : 'duplicate', trigger);
         if (claimed !== null) this.#d.observer?.passedOver(s.id, 1, why);
         return;
       }
@@ -589,7 +591,7 @@ export class Engine {
       const runId = await this.#claim({ ...base, id: claimId, firedAt, status: 'running' }, term);
       const latenessMs = firedAt.getTime() - at.getTime();
       if (runId === null) {
-        this.#m.fired('duplicate', latenessMs);
+        this.#m.fired('duplicate', trigger, latenessMs);
         log.info({ scheduleId: s.id, scheduledFor: at.toISOString() }, 'occurrence already claimed; skipped');
         return;
       }
@@ -603,7 +605,7 @@ export class Engine {
           attempts: 0,
           error: `claimed late: ${superseded}`,
         });
-        this.#m.fired('skipped', latenessMs);
+        this.#m.fired('skipped', trigger, latenessMs);
         this.#d.observer?.passedOver(s.id, 1, `claimed late: ${superseded}`);
         log.warn(
           { scheduleId: s.id, scheduledFor: at.toISOString(), reason: superseded },
@@ -613,7 +615,7 @@ export class Engine {
       }
       // #execute registers the run synchronously, before the next claim of this
       // schedule is decided, so forbid sees it.
-      this.#track(this.#execute(e, s, runId, at, firedAt, term, latenessMs, claimId));
+      this.#track(this.#execute(e, s, runId, at, firedAt, term, trigger, latenessMs, claimId));
     } catch (err) {
       if (term === this.#term && this.#entries.get(s.id) === e && e.schedule === s) {
         // Not fired (whatever failed, and whether or not the claim landed): rewind so the
@@ -622,7 +624,7 @@ export class Engine {
         e.cursor = Math.min(e.cursor, at.getTime() - 1);
       }
       log.error({ err, scheduleId: s.id, scheduledFor: at.toISOString() }, 'fire failed');
-      this.#m.fired('failed');
+      this.#m.fired('failed', trigger);
     }
   }
 
@@ -682,6 +684,7 @@ export class Engine {
     at: Date,
     firedAt: Date,
     term: number,
+    trigger: RunTrigger,
     latenessMs: number | undefined,
     claimId: string = runId,
   ): Promise<void> {
@@ -701,7 +704,7 @@ export class Engine {
             attempts: 0,
             error: `${why.message}, before it started`,
           });
-          this.#m.fired('abandoned', latenessMs);
+          this.#m.fired('abandoned', trigger, latenessMs);
           this.#d.observer?.finished(s.id, runId, 'abandoned', why.message);
           return;
         }
@@ -710,7 +713,7 @@ export class Engine {
         await this.#d.runs
           .unclaim(runId, claimId)
           .catch((err) => this.#d.logger.warn({ err, runId }, 'unclaim failed'));
-        this.#m.fired('abandoned', latenessMs);
+        this.#m.fired('abandoned', trigger, latenessMs);
         return;
       }
       // What the metric reports: from the occurrence to its action's start, a wait for a
@@ -718,6 +721,7 @@ export class Engine {
       if (latenessMs !== undefined) latenessMs = this.#d.now().getTime() - at.getTime();
       let result: ActionResult;
       this.#d.observer?.started(s.id, runId, at);
+      const actionStartedMs = performance.now();
       try {
         result =
           (await this.#replaceJobs(s, ctrl.signal)) ??
@@ -736,6 +740,7 @@ export class Engine {
         slot = null;
         dropRunning(e, runId, this.#running);
       }
+      this.#m.ran(s.action.type, performance.now() - actionStartedMs, result.attempts);
       // Whatever stopped it, the record says what is known: a request cut off under way is
       // `unknown`, one that was never sent is `abandoned` (outcome.ts).
       const why: unknown = ctrl.signal.aborted ? ctrl.signal.reason : undefined;
@@ -751,7 +756,7 @@ export class Engine {
           ...(result.response !== undefined ? { response: result.response } : {}),
         };
         await this.#record(runId, () => this.#d.runs.handOff(runId, handOff, this.#d.now()));
-        this.#m.fired('handedOff', latenessMs);
+        this.#m.fired('handedOff', trigger, latenessMs);
         return;
       }
       await this.#finish(runId, {
@@ -761,7 +766,7 @@ export class Engine {
         ...(result.error !== undefined ? { error: result.error } : {}),
         ...(result.response !== undefined ? { response: result.response } : {}),
       });
-      this.#m.fired(status, latenessMs);
+      this.#m.fired(status, trigger, latenessMs);
       this.#d.observer?.finished(s.id, runId, status, result.error);
     } catch (err) {
       this.#d.logger.error({ err, runId, scheduleId: s.id }, 'recording a run failed');
@@ -859,6 +864,6 @@ export class Engine {
       claims: SETTLED,
       pending: null,
     };
-    this.#track(this.#execute(e, schedule, run.id, run.scheduledFor, firedAt, term, undefined));
+    this.#track(this.#execute(e, schedule, run.id, run.scheduledFor, firedAt, term, 'manual', undefined));
   }
 }

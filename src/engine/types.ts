@@ -2,7 +2,7 @@
 // imports the MongoDB driver or prom-client and tests can hand it real stores.
 import type { Logger } from 'pino';
 import type { ActionRunner } from '../actions/types.ts';
-import type { RunResult, RunStore, ScheduleStore } from '../store/types.ts';
+import type { RunResult, RunStore, RunTrigger, ScheduleStore } from '../store/types.ts';
 
 /**
  * Told what happens to runs, for what is not the record itself (Kubernetes Events and status on
@@ -25,11 +25,18 @@ export type FireResult =
   | 'unknown'
   | 'handedOff';
 
+/** What fired an occurrence; `unknown` for runs an earlier leader left running (settled as orphans). */
+export type FireTrigger = RunTrigger | 'unknown';
+
 export interface EngineMetrics {
-  fired(result: FireResult, latenessMs?: number): void;
+  /** An occurrence handled; `latenessMs` from its time to its action's start (none for manual runs). */
+  fired(result: FireResult, trigger: FireTrigger, latenessMs?: number): void;
+  /** A run's action ended: its type, how long it took (ms) and the attempts it made. */
+  ran(action: string, durationMs: number, attempts: number): void;
   missed(count: number): void;
   armed(count: number): void;
-  streamEvent(kind: string): void;
+  /** A change-stream event applied; `clusterTime`: when MongoDB committed it, when known. */
+  streamEvent(kind: string, clusterTime?: Date): void;
   streamRestart(reason: string): void;
   /** Schedules left idle because their stored document is not a valid schedule. */
   invalid(count: number): void;
@@ -37,6 +44,7 @@ export interface EngineMetrics {
 
 export const noopEngineMetrics: EngineMetrics = {
   fired() {},
+  ran() {},
   missed() {},
   armed() {},
   streamEvent() {},

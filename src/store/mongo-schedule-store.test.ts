@@ -1,4 +1,4 @@
-import type { ChangeStreamDocument } from 'mongodb';
+import { type ChangeStreamDocument, Timestamp } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { type ScheduleDoc, toChange } from './mongo-schedule-store.ts';
 
@@ -45,5 +45,17 @@ describe('toChange', () => {
       ],
       token,
     });
+  });
+
+  it('carries when MongoDB committed the change: wallTime to the millisecond, else clusterTime seconds', () => {
+    const doc = { _id: 'id-3', name: 'gone', version: 1 };
+    const clusterTime = new Timestamp({ t: Math.floor(at.getTime() / 1000), i: 5 });
+    const wallTime = new Date(at.getTime() + 123);
+    const ev = (extra: object) =>
+      ({ ...insertOf(doc), fullDocument: null, ...extra }) as unknown as ChangeStreamDocument<ScheduleDoc>;
+    expect(toChange(ev({ clusterTime, wallTime }))).toEqual({ kind: 'noop', token, clusterTime: wallTime });
+    expect(toChange(ev({ clusterTime }))).toEqual({ kind: 'noop', token, clusterTime: at });
+    expect(toChange(ev({}))).toEqual({ kind: 'noop', token });
+    expect('clusterTime' in toChange(ev({}))).toBe(false);
   });
 });

@@ -393,6 +393,22 @@ class MongoScheduleChangeStream implements ScheduleChangeStream {
 }
 
 export function toChange(ev: ChangeStreamDocument<ScheduleDoc>): ScheduleChange {
+  const change = decodeChange(ev);
+  const at = commitTime(ev);
+  return at ? { ...change, clusterTime: at } : change;
+}
+
+/**
+ * When MongoDB committed the event: its wallTime (MongoDB 6.0+, milliseconds) or else its
+ * clusterTime (a BSON Timestamp: whole seconds since the epoch in its high 32 bits).
+ */
+function commitTime(ev: ChangeStreamDocument<ScheduleDoc>): Date | undefined {
+  if ('wallTime' in ev && ev.wallTime instanceof Date) return ev.wallTime;
+  if ('clusterTime' in ev && ev.clusterTime) return new Date(ev.clusterTime.getHighBitsUnsigned() * 1000);
+  return undefined;
+}
+
+function decodeChange(ev: ChangeStreamDocument<ScheduleDoc>): ScheduleChange {
   const token = ev._id;
   switch (ev.operationType) {
     case 'insert':

@@ -63,13 +63,17 @@ export interface ScheduleStore {
 
 export type ResumeToken = unknown;
 
-export type ScheduleChange =
+export type ScheduleChange = (
   | { kind: 'upsert'; schedule: Schedule; token: ResumeToken }
   /** a document was written that is not a valid schedule: that schedule cannot run */
   | ({ kind: 'invalid'; token: ResumeToken } & InvalidStoredSchedule)
   | { kind: 'delete'; id: string; token: ResumeToken }
   /** an event whose document is gone by the time it was read: a later event follows */
-  | { kind: 'noop'; token: ResumeToken };
+  | { kind: 'noop'; token: ResumeToken }
+) & {
+  /** When MongoDB committed the change (the event's wall time, else its cluster time); for metrics. */
+  clusterTime?: Date;
+};
 
 export interface ScheduleChangeStream {
   /** Blocks until the next change. Throws ChangeHistoryLostError or StoreUnavailableError. */

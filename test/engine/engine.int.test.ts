@@ -536,6 +536,7 @@ describe('Engine', () => {
       const invalid: number[] = [];
       const metrics: EngineMetrics = {
         fired() {},
+        ran() {},
         missed() {},
         armed() {},
         streamEvent() {},
