@@ -105,7 +105,8 @@ async function main(): Promise<void> {
   });
   const db = mongo.db(config.mongodbDb);
   const schedules = new MongoScheduleStore(db);
-  const runs = new MongoRunStore(db);
+  // The leader's own claims and finishes count as MongoDB answering (mongoProbe, below).
+  const runs = new MongoRunStore(db, { onAnswer: (sentAtMs) => mongoProbe.noteAnswer(sentAtMs) });
   let indexesReady = false;
   const indexes = retry('creating MongoDB indexes', logger, lifetime.signal, async () => {
     await ensureIndexes(db, { runRetentionDays: config.runRetentionDays });

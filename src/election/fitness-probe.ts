@@ -37,6 +37,15 @@ export class FitnessProbe {
     return this.#lastOkMs;
   }
 
+  /**
+   * The dependency answered some other request, sent at `sentAtMs` (this probe's clock): as good
+   * a sign as a probe of its own. A leader whose database is busy with the leader's own burst of
+   * writes answers those while a ping queues behind them; it must not step down for that.
+   */
+  noteAnswer(sentAtMs: number): void {
+    if (this.#lastOkMs === undefined || sentAtMs > this.#lastOkMs) this.#lastOkMs = sentAtMs;
+  }
+
   start(): void {
     if (this.#timer !== undefined || this.#stopping.signal.aborted) return;
     this.#tick();

@@ -15,6 +15,10 @@ interface Waiting<I, O> {
 export class Batcher<I, O> {
   readonly #send: (items: I[]) => Promise<Settled<O>[]>;
   readonly #max: number;
+  readonly #min: number;
+  readonly #targetMs: number | null;
+  /** the size of the next batch: adapts so one round trip takes about targetMs */
+  #size: number;
   readonly #yieldTo: { whenIdle(): Promise<void> } | null;
   #idle: Array<() => void> = [];
   #queue: Waiting<I, O>[] = [];
@@ -27,10 +31,23 @@ export class Batcher<I, O> {
    */
   constructor(
     send: (items: I[]) => Promise<Settled<O>[]>,
-    options: { maxBatch?: number; yieldTo?: { whenIdle(): Promise<void> } } = {},
+    options: {
+      maxBatch?: number;
+      /**
+       * Size batches so one round trip takes about this long (ms), between minBatch and
+       * maxBatch: a database that runs one command at a time then answers others (a leader's
+       * fitness ping, an API write) between batches instead of after one huge one.
+       */
+      targetMs?: number;
+      minBatch?: number;
+      yieldTo?: { whenIdle(): Promise<void> };
+    } = {},
   ) {
     this.#send = send;
     this.#max = options.maxBatch ?? 1000;
+    this.#min = Math.min(options.minBatch ?? 50, this.#max);
+    this.#targetMs = options.targetMs ?? null;
+    this.#size = this.#targetMs === null ? this.#max : Math.max(this.#min, Math.min(this.#max, 500));
     this.#yieldTo = options.yieldTo ?? null;
   }
 
@@ -55,6 +72,19 @@ export class Batcher<I, O> {
     });
   }
 
+  /** The next size from how long this one took; a batch smaller than the size says nothing. */
+  #adapt(items: number, ms: number): void {
+    if (this.#targetMs === null || items < this.#size) return;
+    const fit = Math.round((items * this.#targetMs) / Math.max(ms, 1));
+    // grow by at most double, shrink at once
+    this.#size = Math.max(this.#min, Math.min(this.#max, fit, this.#size * 2));
+  }
+
+  /** The size the next full batch will have (tests, benchmarks). */
+  get batchSize(): number {
+    return this.#size;
+  }
+
   async #run(): Promise<void> {
     this.#scheduled = false;
     this.#running = true;
@@ -62,14 +92,16 @@ export class Batcher<I, O> {
       while (this.#queue.length > 0) {
         // Work that can wait (recording finishes) lets the urgent one (claims) go first.
         if (this.#yieldTo) await this.#yieldTo.whenIdle();
-        const batch = this.#queue.splice(0, this.#max);
+        const batch = this.#queue.splice(0, this.#size);
         let results: Settled<O>[];
+        const t0 = performance.now();
         try {
           results = await this.#send(batch.map((w) => w.item));
         } catch (error) {
           for (const w of batch) w.reject(error);
           continue;
         }
+        this.#adapt(batch.length, performance.now() - t0);
         batch.forEach((w, i) => {
           const r = results[i];
           if (r === undefined) w.reject(new Error('batch answered fewer items than it was sent'));

@@ -67,6 +67,14 @@ function toRun(doc: RunDoc): Run {
  */
 const DEFAULT_MAX_BATCH = 2500;
 
+/**
+ * A batch is sized so its round trip takes about this long. The stand-in server here runs one
+ * command at a time: a 2,500-document insert on a loaded machine held every replica's fitness
+ * ping past its 1 s deadline and the leader stepped down mid-burst
+ * (test/engine/burst-failover.int.test.ts at 3/2/0.5 s Lease timings).
+ */
+const BATCH_TARGET_MS = 250;
+
 /** How long claim counters without maxRuns wait to be written together (ms). */
 const DEFERRED_COUNTERS_MS = 250;
 
@@ -79,6 +87,11 @@ export interface MongoRunStoreOptions {
   batch?: boolean;
   /** most documents in one bulk write (default 2,500) */
   maxBatch?: number;
+  /**
+   * Told when a claim or finish round trip succeeded, with when it was sent (performance.now()):
+   * the leader's fitness probe counts it as the database answering (src/election/fitness-probe.ts).
+   */
+  onAnswer?: (sentAtMs: number) => void;
 }
 
 function runDocOf(req: ClaimRequest): RunDoc {
@@ -151,18 +164,23 @@ export class MongoRunStore implements RunStore {
   readonly #deferred = new Map<string, { inc: number; last: Date }>();
   #deferredTimer: NodeJS.Timeout | null = null;
   #writing: Promise<void> | null = null;
+  readonly #onAnswer: ((sentAtMs: number) => void) | undefined;
 
   constructor(db: Db, options: MongoRunStoreOptions = {}) {
     this.#runs = db.collection<RunDoc>('runs');
     this.#counters = db.collection<CounterDoc>('run_counters');
+    this.#onAnswer = options.onAnswer;
     if (options.batch ?? true) {
       const max = options.maxBatch ?? DEFAULT_MAX_BATCH;
-      const claims = new Batcher((reqs: ClaimRequest[]) => this.#claimMany(reqs), { maxBatch: max });
+      const claims = new Batcher((reqs: ClaimRequest[]) => this.#claimMany(reqs), {
+        maxBatch: max,
+        targetMs: BATCH_TARGET_MS,
+      });
       this.#claims = claims;
       // Recording finishes waits while claims are queued: in a burst the claims go first.
       this.#finishes = new Batcher(
         (items: { runId: string; result: RunResult }[]) => this.#finishMany(items),
-        { maxBatch: max, yieldTo: claims },
+        { maxBatch: max, targetMs: BATCH_TARGET_MS, yieldTo: claims },
       );
     }
   }
@@ -204,7 +222,9 @@ export class MongoRunStore implements RunStore {
    */
   async #claimMany(reqs: ClaimRequest[]): Promise<Settled<string | null>[]> {
     const docs = reqs.map(runDocOf);
+    const sentAt = performance.now();
     const failed = await failedWrites(() => this.#runs.insertMany(docs, { ordered: false }));
+    this.#onAnswer?.(sentAt);
     const results: Settled<string | null>[] = await Promise.all(
       reqs.map(async (req, i): Promise<Settled<string | null>> => {
         const error = failed.get(i);
@@ -392,6 +412,7 @@ export class MongoRunStore implements RunStore {
 
   /** Runs that end together (a burst's webhooks) are recorded in one unordered bulk write. */
   async #finishMany(items: { runId: string; result: RunResult }[]): Promise<Settled<void>[]> {
+    const sentAt = performance.now();
     const failed = await failedWrites(() =>
       this.#runs.bulkWrite(
         items.map(({ runId, result }) => ({
@@ -400,6 +421,7 @@ export class MongoRunStore implements RunStore {
         { ordered: false },
       ),
     );
+    this.#onAnswer?.(sentAt);
     return items.map((_, i) => {
       const error = failed.get(i);
       return error === undefined
