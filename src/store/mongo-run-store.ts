@@ -75,6 +75,9 @@ const DEFAULT_MAX_BATCH = 2500;
  */
 const BATCH_TARGET_MS = 250;
 
+/** Deferred counters per bulk write. */
+const DEFERRED_CHUNK = 500;
+
 /** How long claim counters without maxRuns wait to be written together (ms). */
 const DEFERRED_COUNTERS_MS = 250;
 
@@ -286,35 +289,44 @@ export class MongoRunStore implements RunStore {
 
   async #writeDeferredOnce(): Promise<void> {
     await this.#claims?.whenIdle(); // claims first (see the finishes batcher)
-    const batch = [...this.#deferred];
+    const pending = [...this.#deferred];
     this.#deferred.clear();
-    if (batch.length === 0) return;
     try {
-      const failed = await failedWrites(() =>
-        this.#counters.bulkWrite(
-          batch.map(([id, d]) => ({
-            updateOne: {
-              filter: { _id: id },
-              update: { $inc: { claimed: d.inc }, $max: { last: d.last } },
-              upsert: true,
-            },
-          })),
-          { ordered: false },
-        ),
-      ).catch((err: unknown) => new Map(batch.map((_, k) => [k, err])));
-      for (const k of failed.keys()) {
-        const [id, d] = batch[k]!;
-        const now = this.#deferred.get(id);
-        if (now) {
-          now.inc += d.inc;
-          if (d.last > now.last) now.last = d.last;
-        } else this.#deferred.set(id, d);
+      // In chunks, like the batches: one bulk write of 10,000 upserts held the stand-in server
+      // for seconds, and an API create behind it ran out of API_DB_TIMEOUT_MS (bench/burst.ts).
+      for (let from = 0; from < pending.length; from += DEFERRED_CHUNK) {
+        const chunk = pending.slice(from, from + DEFERRED_CHUNK);
+        const failed = await failedWrites(() =>
+          this.#counters.bulkWrite(
+            chunk.map(([id, d]) => ({
+              updateOne: {
+                filter: { _id: id },
+                update: { $inc: { claimed: d.inc }, $max: { last: d.last } },
+                upsert: true,
+              },
+            })),
+            { ordered: false },
+          ),
+        ).catch((err: unknown) => new Map(chunk.map((_, k) => [k, err])));
+        for (const k of failed.keys()) this.#requeue(...chunk[k]!);
+        if (failed.size === chunk.length) {
+          for (const entry of pending.slice(from + DEFERRED_CHUNK)) this.#requeue(...entry);
+          break; // the database is not answering: keep the rest for the next try
+        }
       }
     } finally {
       this.#deferredTimer = null;
       if (this.#deferred.size > 0)
         this.#deferredTimer = setTimeout(() => void this.#writeDeferred(), DEFERRED_COUNTERS_MS).unref();
     }
+  }
+
+  #requeue(id: string, d: { inc: number; last: Date }): void {
+    const now = this.#deferred.get(id);
+    if (now) {
+      now.inc += d.inc;
+      if (d.last > now.last) now.last = d.last;
+    } else this.#deferred.set(id, d);
   }
 
   /**
