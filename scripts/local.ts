@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { isAlive, stopProcess } from '../test/stack/processes.ts';
+import { isAlive, stopProcess } from '../stack/processes.ts';
 import {
   clusterView,
   type Replica,
@@ -18,8 +18,8 @@ import {
   stopReplica,
   waitForLeader,
   waitReady,
-} from '../test/stack/replicas.ts';
-import { REPO_ROOT, type StackInfo, startStack } from '../test/stack/stack.ts';
+} from '../stack/replicas.ts';
+import { REPO_ROOT, type StackInfo, startStack } from '../stack/stack.ts';
 import { applyYaml, loadKube, waitEstablished } from './kube.mjs';
 
 const DIR = resolve(REPO_ROOT, process.env.LEASECRON_LOCAL_DIR || join('.local', 'local'));

@@ -12,8 +12,7 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, dropDb, stack, uniqueName } from '../helpers/clients.ts';
-import { allocatePorts, freePort } from '../stack/ports.ts';
+import { allocatePorts, freePort } from '../../stack/ports.ts';
 import {
   clusterView,
   type Replica,
@@ -22,8 +21,9 @@ import {
   stopReplica,
   waitForLeader,
   waitReady,
-} from '../stack/replicas.ts';
-import { REPO_ROOT } from '../stack/stack.ts';
+} from '../../stack/replicas.ts';
+import { REPO_ROOT } from '../../stack/stack.ts';
+import { createNamespace, dropDb, stack, uniqueName } from '../helpers/clients.ts';
 import { type CommandResult, run } from './commands.ts';
 
 const ENTRY = 'src/main.ts';

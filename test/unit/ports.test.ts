@@ -13,7 +13,7 @@ import {
   LOCK_DIR,
   PORT_RANGE,
   usableRange,
-} from '../stack/ports.ts';
+} from '../../stack/ports.ts';
 
 describe('usableRange', () => {
   it.each([

@@ -9,7 +9,7 @@ import { type KubeInfo, startKube } from './kube.ts';
 import { type MongoInfo, startMongo } from './mongo.ts';
 import { type Managed, stopProcess } from './processes.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface StackInfo {
   dir: string;
