@@ -104,6 +104,7 @@ export class ChaosCluster {
       mongo: this.mongo.info,
       pids: [],
       startMs: 0,
+      ports: this.kube.info.ports,
     };
   }
 
