@@ -31,8 +31,16 @@ chaos: setup ## the chaos suite alone (faults against 3 replicas, judged at a we
 lint: node_modules/.stamp ## Biome lint + format check (includes the import-cycle rule)
 	biome check .
 
-build: node_modules/.stamp ## compile TypeScript to dist/
-	npm run build
+# dist/ is compiled again only when a source it is built from (src/ without unit tests, the
+# tsconfigs, the lock file) is newer than the stamp of the last build: a warm `make local-up`
+# skips tsc (~3 s on 2 cores).
+DIST_SOURCES := $(shell find src -type f ! -name '*.test.ts') tsconfig.json tsconfig.build.json package-lock.json
+dist/.stamp: $(DIST_SOURCES) node_modules/.stamp
+	@echo "build: compiling src/ to dist/ (changed since the last build)"
+	@t0=$$(date +%s%N); npm run -s build; echo "build: dist/ compiled in $$(( ($$(date +%s%N) - t0) / 1000000 )) ms"
+	@touch $@
+
+build: dist/.stamp ## compile TypeScript to dist/ (skipped when dist/ is newer than every source)
 
 # Cluster (kind) and local (process) demo targets live beside this file.
 -include mk/*.mk

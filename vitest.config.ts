@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Integration tests that pin a clock and write through the store. They run twice: in `int`, and
- * in `int-future` against a database whose clock is a year ahead (test/stack/global-setup.ts), so
+ * in `int-future` against a database whose clock is a year ahead (test/global-setup.ts), so
  * a fixed date that a TTL index would expire fails today, not on the day it expires.
  * test/unit/date-check.test.ts makes every int test with a date literal either belong here or
  * say why it cannot rot. docs/conventions.md, "Tests that cannot rot".
@@ -11,7 +11,7 @@ export const DATE_PINNED = ['test/api/**/*.int.test.ts', 'test/store/**/*.int.te
 
 const integration = {
   environment: 'node' as const,
-  globalSetup: ['test/stack/global-setup.ts'],
+  globalSetup: ['test/global-setup.ts'],
   testTimeout: 60_000,
   hookTimeout: 120_000,
   fileParallelism: true,

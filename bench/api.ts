@@ -15,8 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { freePort } from '../test/stack/ports.ts';
-import { startReplica, stopReplica, waitForLeader, waitReady } from '../test/stack/replicas.ts';
+import { freePort } from '../stack/ports.ts';
+import { startReplica, stopReplica, waitForLeader, waitReady } from '../stack/replicas.ts';
 import {
   args,
   BENCH_DIR,

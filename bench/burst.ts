@@ -31,8 +31,8 @@ import { ensureIndexes } from '../src/store/indexes.ts';
 import { MongoRunStore } from '../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../src/store/mongo-schedule-store.ts';
 import type { RunStore } from '../src/store/types.ts';
+import type { StackInfo } from '../stack/stack.ts';
 import { sinkActionRunner } from '../test/helpers/egress.ts';
-import type { StackInfo } from '../test/stack/stack.ts';
 import { engineOptions, type RunStoreMode, runStore } from './lib/engine-options.ts';
 import {
   args,

@@ -14,7 +14,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { ensureIndexes } from '../src/store/indexes.ts';
 import { MongoRunStore } from '../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../src/store/mongo-schedule-store.ts';
-import { installScheduleCrd } from '../test/stack/crd.ts';
+import { installScheduleCrd } from '../stack/crd.ts';
 import { args, banner, round, sleep, table, writeResult } from './lib/report.ts';
 import { benchStack, connectDb, ensureNamespace } from './lib/stack.ts';
 

@@ -14,9 +14,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Db } from 'mongodb';
 import { occurrencesBetween } from '../src/schedule/occurrences.ts';
-import { isAlive } from '../test/stack/processes.ts';
-import { type Replica, startReplica, stopReplica, waitForLeader, waitReady } from '../test/stack/replicas.ts';
-import type { StackInfo } from '../test/stack/stack.ts';
+import { isAlive } from '../stack/processes.ts';
+import { type Replica, startReplica, stopReplica, waitForLeader, waitReady } from '../stack/replicas.ts';
+import type { StackInfo } from '../stack/stack.ts';
 import { args, banner, fmt, type Summary, sleep, summarize, table, writeResult } from './lib/report.ts';
 import { benchStack, connectDb, ensureNamespace } from './lib/stack.ts';
 

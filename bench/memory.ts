@@ -1,4 +1,4 @@
-// Where a replica's memory goes: real replica processes (test/stack/replicas.ts) started
+// Where a replica's memory goes: real replica processes (stack/replicas.ts) started
 // from `src/main.ts` (Node strips the types) and from `dist/main.js` (what the image runs,
 // built here with `npm run build`), as a follower (idle) and as the leader with N armed
 // schedules (inserted straight into `schedules`; every 24h spread over the day plus 20%
@@ -16,9 +16,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ensureIndexes } from '../src/store/indexes.ts';
-import { installScheduleCrd } from '../test/stack/crd.ts';
-import { freePort } from '../test/stack/ports.ts';
-import { type Replica, startReplica, stopReplica, waitForLeader, waitReady } from '../test/stack/replicas.ts';
+import { installScheduleCrd } from '../stack/crd.ts';
+import { freePort } from '../stack/ports.ts';
+import { type Replica, startReplica, stopReplica, waitForLeader, waitReady } from '../stack/replicas.ts';
 import {
   args,
   BENCH_DIR,

@@ -12,13 +12,17 @@ LOCAL_STATE := $(LEASECRON_LOCAL_DIR)/state.json
 API_TOKEN_FILE ?= $(if $(wildcard $(LOCAL_STATE)),$(LEASECRON_LOCAL_DIR)/api-token,.local/kind/api-token)
 export API_TOKEN_FILE
 
-.PHONY: apply-schedule get-crs local-up local-down local-status create-schedule get-schedules get-schedule update-schedule delete-schedule trigger runs leader failover failover-kill logs
+.PHONY: apply-schedule get-crs local-up local-down local-reset local-status create-schedule get-schedules get-schedule update-schedule delete-schedule trigger runs leader failover failover-kill logs
 
-local-up: setup build ## start the local stack and 3 replicas on 127.0.0.1:8080-8082 (no Docker)
-	node scripts/local.ts up
+local-up: node_modules/.stamp ## start the local stack and 3 replicas on 127.0.0.1:8080-8082 (no Docker); keeps the data of the last run
+	@if $(MAKE) --no-print-directory -q dist/.stamp; then echo "build: dist/ is up to date with src/, not compiled"; else $(MAKE) --no-print-directory dist/.stamp; fi
+	@node scripts/local.ts up
 
-local-down: ## stop what local-up started
-	node scripts/local.ts down
+local-down: ## stop what local-up started (schedules, runs and Schedule objects are kept for the next local-up)
+	@node scripts/local.ts down
+
+local-reset: ## stop what local-up started, if running, and wipe its data (LEASECRON_LOCAL_DIR)
+	@node scripts/local.ts reset
 
 local-status: ## show the local replicas and their roles
 	node scripts/local.ts status

@@ -1,16 +1,20 @@
-// `make local-up` / `local-down` / `failover` without Docker: the real test stack
-// (kube-apiserver + etcd, a MongoDB-protocol server) and three leasecron replicas
+// `make local-up` / `local-down` / `local-reset` / `failover` without Docker: the real stack
+// (stack/: kube-apiserver + etcd, a MongoDB-protocol server) and three leasecron replicas
 // as processes on 127.0.0.1:8080-8082, identities leasecron-0..2.
-//   node scripts/local.ts up | down | failover [--kill] | status
+//   node scripts/local.ts up | down | reset | failover [--kill] | status
+// The state folder keeps its data across down and up: etcd's (Schedule objects, the Lease), the
+// database's (schedules, runs), the admin and API tokens, and the servers' ports (ports.json, taken
+// again when free). `reset` stops what runs and wipes the folder.
 // LEASECRON_LOCAL_DIR (default .local/local) and LEASECRON_LOCAL_PORT (default 8080) move the
 // state folder and the replicas' ports: the tests run this script with their own, so a
 // `make test` never sees or stops the user's `make local-up`.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { isAlive, stopProcess } from '../test/stack/processes.ts';
+import { reservePort } from '../stack/ports.ts';
+import { isAlive, stopProcess } from '../stack/processes.ts';
 import {
   clusterView,
   type Replica,
@@ -18,12 +22,15 @@ import {
   stopReplica,
   waitForLeader,
   waitReady,
-} from '../test/stack/replicas.ts';
-import { REPO_ROOT, type StackInfo, startStack } from '../test/stack/stack.ts';
+} from '../stack/replicas.ts';
+import { REPO_ROOT, type StackInfo, type StackPorts, startStack } from '../stack/stack.ts';
 import { applyYaml, loadKube, waitEstablished } from './kube.mjs';
 
 const DIR = resolve(REPO_ROOT, process.env.LEASECRON_LOCAL_DIR || join('.local', 'local'));
 const STATE = join(DIR, 'state.json');
+/** The stack's ports of the last `up`, kept across `down` (state.json goes: it means "running"). */
+const PORTS = join(DIR, 'ports.json');
+const STACK_DIR = join(DIR, 'stack');
 const ENTRY = 'dist/main.js';
 const BASE_PORT = Number(process.env.LEASECRON_LOCAL_PORT || 8080);
 if (!Number.isInteger(BASE_PORT) || BASE_PORT < 1 || BASE_PORT > 65_533) {
@@ -51,13 +58,48 @@ function save(s: State): void {
   writeFileSync(STATE, `${JSON.stringify(plain, null, 2)}\n`);
 }
 
+/** The newest mtime of the sources dist/ is built from (src/ without unit tests, as tsconfig.build.json). */
 function newestMtime(dir: string): number {
   let newest = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
+    else if (!e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
+}
+
+const show = (p: string) => relative(process.cwd(), p) || '.';
+
+/** One line per step of `up`, with the ms since it began. */
+function stepper(t0: number): (what: string, ms?: number) => void {
+  return (what, ms) => console.log(`local: ${what} (${ms ?? Date.now() - t0} ms)`);
+}
+
+function savedPorts(): Partial<StackPorts> {
+  try {
+    return JSON.parse(readFileSync(PORTS, 'utf8')) as Partial<StackPorts>;
+  } catch {
+    return {};
+  }
+}
+
+/** The last run's ports that are free now (and taken for this run); the others are allocated anew. */
+async function reusablePorts(): Promise<{ ports: Partial<StackPorts>; moved: string[] }> {
+  const ports: Partial<StackPorts> = {};
+  const moved: string[] = [];
+  for (const [name, port] of Object.entries(savedPorts()) as [keyof StackPorts, number][]) {
+    if (await reservePort(port)) ports[name] = port;
+    else moved.push(`${name} ${port}`);
+  }
+  return { ports, moved };
+}
+
+/** Stops what a previous `up` left running (a replica or server that outlived a crash). */
+async function stopLeftovers(s: State): Promise<void> {
+  await Promise.all(s.replicas.map((r) => stopReplica(r, 'SIGTERM')));
+  await Promise.all(s.stack.pids.map((p) => stopProcess(p)));
+  rmSync(STATE, { force: true });
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -113,6 +155,8 @@ async function up(): Promise<void> {
     await printStatus(prev);
     return;
   }
+  const t0 = Date.now();
+  const step = stepper(t0);
   if (!existsSync(join(REPO_ROOT, ENTRY))) fail(`${ENTRY} is missing: run \`make build\` first`);
   if (newestMtime(join(REPO_ROOT, 'src')) > statSync(join(REPO_ROOT, ENTRY)).mtimeMs) {
     fail(`${ENTRY} is older than src/: run \`make build\` (make local-up does)`);
@@ -124,19 +168,33 @@ async function up(): Promise<void> {
       );
     }
   }
-  rmSync(DIR, { recursive: true, force: true });
+  if (prev) await stopLeftovers(prev);
+  const kept = existsSync(STACK_DIR);
   mkdirSync(DIR, { recursive: true });
-  const t0 = Date.now();
-  const { info } = await startStack({ dir: join(DIR, 'stack'), detached: true });
-  console.log(
-    `local: stack up in ${info.startMs} ms — Kubernetes ${info.kube.version}, ${info.mongo.server}`,
+  const { ports, moved } = await reusablePorts();
+  step(
+    kept
+      ? `data kept in ${show(DIR)} from the last run (\`make local-reset\` wipes it)${moved.length ? `; ports taken meanwhile, moved: ${moved.join(', ')}` : ''}`
+      : `new data folder ${show(DIR)}`,
   );
+  const stackT0 = Date.now() - t0;
+  const { info } = await startStack({
+    dir: STACK_DIR,
+    detached: true,
+    ports,
+    onStep: (what, ms) => step(what, stackT0 + ms),
+  });
+  writeFileSync(PORTS, `${JSON.stringify(info.ports, null, 2)}\n`);
+  // Saved at once: a failure from here on leaves a state that `make local-down` stops.
+  save({ stack: info, replicas: [] });
   await ensureNamespace(info, 'leasecron');
   await installDeclarative(info);
+  step('namespace leasecron, Schedule CRD and admission policy applied');
   // Auth on, as in a cluster (issue 11): the replicas check bearer tokens with the local API
   // server (AUTH=kubernetes) and accept this generated admin token, which the demo targets read
-  // from the state folder (scripts/api.mjs), so nobody types it.
-  const apiToken = randomBytes(24).toString('hex');
+  // from the state folder (scripts/api.mjs), so nobody types it. Kept across restarts, like the data.
+  const keptToken = existsSync(TOKEN_FILE) ? readFileSync(TOKEN_FILE, 'utf8').trim() : '';
+  const apiToken = keptToken || randomBytes(24).toString('hex');
   writeFileSync(TOKEN_FILE, `${apiToken}\n`, { mode: 0o600 });
   const replicas: Replica[] = [];
   for (let i = 0; i < REPLICAS; i++) {
@@ -151,11 +209,12 @@ async function up(): Promise<void> {
   const state = { stack: info, replicas };
   save(state);
   await Promise.all(replicas.map((r) => waitReady(r)));
+  step(`leasecron-0..${REPLICAS - 1} started from ${ENTRY}, all ready`);
   const { view } = await waitForLeader(replicas, { timeoutMs: 60_000 });
   console.log(`local: 3 replicas ready in ${Date.now() - t0} ms; leader: ${view.identity}`);
   await printStatus(state);
   console.log(
-    'local: try `make create-schedule`, `make get-schedules`, `make apply-schedule`, `make get-crs`, `make failover`; stop with `make local-down`',
+    'local: try `make create-schedule`, `make get-schedules`, `make apply-schedule`, `make get-crs`, `make failover`; stop with `make local-down` (keeps the data), wipe with `make local-reset`',
   );
 }
 
@@ -166,10 +225,27 @@ async function down(): Promise<void> {
     return;
   }
   // Also reached after a failed `up`: stop whatever it had started.
-  await Promise.all(s.replicas.map((r) => stopReplica(r, 'SIGTERM')));
-  await Promise.all(s.stack.pids.map((p) => stopProcess(p)));
-  rmSync(STATE, { force: true });
-  console.log(`local: stopped ${s.replicas.length} replicas and the stack (logs kept in ${DIR})`);
+  await stopLeftovers(s);
+  console.log(
+    `local: stopped ${s.replicas.length} replicas and the stack (data and logs kept in ${show(DIR)}; \`make local-reset\` wipes them)`,
+  );
+}
+
+/** Files one of our state folders holds: `reset` wipes nothing else. */
+const OURS = ['state.json', 'ports.json', 'api-token', 'stack'];
+
+async function reset(): Promise<void> {
+  if (load()) await down();
+  if (!existsSync(DIR)) {
+    console.log(`local: nothing to wipe (${show(DIR)} does not exist)`);
+    return;
+  }
+  const entries = readdirSync(DIR);
+  if (entries.length > 0 && !entries.some((e) => OURS.includes(e))) {
+    fail(`${DIR} does not look like a local-up state folder (no ${OURS.join(', ')}); not wiping it`);
+  }
+  rmSync(DIR, { recursive: true, force: true });
+  console.log(`local: wiped ${show(DIR)}: schedules, runs, Schedule objects, tokens, ports and logs`);
 }
 
 async function failover(kill: boolean): Promise<void> {
@@ -206,12 +282,13 @@ const [cmd, flag] = process.argv.slice(2);
 try {
   if (cmd === 'up') await up();
   else if (cmd === 'down') await down();
+  else if (cmd === 'reset') await reset();
   else if (cmd === 'failover') await failover(flag === '--kill');
   else if (cmd === 'status') {
     const s = load();
     if (!s) fail('nothing is running: run `make local-up`');
     await printStatus(s);
-  } else fail('usage: node scripts/local.ts up | down | failover [--kill] | status');
+  } else fail('usage: node scripts/local.ts up | down | reset | failover [--kill] | status');
 } catch (err) {
   fail((err as Error).message);
 }

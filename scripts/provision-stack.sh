@@ -105,7 +105,7 @@ provision_mongo() {
 }
 
 # libfaketime moves the test database's clock a year ahead for the suite's date check
-# (test/stack/mongo.ts): Debian's package, installed once like any other tool of the stack.
+# (stack/mongo.ts): Debian's package, installed once like any other tool of the stack.
 provision_faketime() {
   local lib
   for lib in /usr/lib/*-linux-gnu/faketime/libfaketime.so.1 /usr/local/lib/faketime/libfaketime.so.1; do

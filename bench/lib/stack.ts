@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { type Db, MongoClient } from 'mongodb';
-import { type StackInfo, startStack } from '../../test/stack/stack.ts';
+import { type StackInfo, startStack } from '../../stack/stack.ts';
 import { REPO_ROOT } from './report.ts';
 
 export interface BenchStack {

@@ -8,8 +8,8 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenAuth } from '../../src/auth/api-auth.ts';
 import { KubernetesReviewer } from '../../src/auth/kubernetes.ts';
+import { REPO_ROOT } from '../../stack/stack.ts';
 import { adminKubeConfig, createNamespace, uniqueName } from '../helpers/clients.ts';
-import { REPO_ROOT } from '../stack/stack.ts';
 import { fingerprint, type Harness, harness, PROBLEM, send, validBody } from './api-harness.ts';
 
 const ADMIN_TOKEN = 'static-admin-token-for-the-auth-test';

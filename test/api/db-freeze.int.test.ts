@@ -17,12 +17,12 @@ import { createMetrics } from '../../src/metrics/metrics.ts';
 import { ensureIndexes } from '../../src/store/indexes.ts';
 import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
+import { type StartedMongo, startMongo } from '../../stack/mongo.ts';
+import { freePort } from '../../stack/ports.ts';
+import { freezeProcess, isAlive, stopProcess } from '../../stack/processes.ts';
+import { type Replica, startReplica, stopReplica, waitReady } from '../../stack/replicas.ts';
+import { provisionMongo } from '../../stack/stack.ts';
 import { createNamespace, stack, uniqueName } from '../helpers/clients.ts';
-import { type StartedMongo, startMongo } from '../stack/mongo.ts';
-import { freePort } from '../stack/ports.ts';
-import { freezeProcess, isAlive, stopProcess } from '../stack/processes.ts';
-import { type Replica, startReplica, stopReplica, waitReady } from '../stack/replicas.ts';
-import { provisionMongo } from '../stack/stack.ts';
 import { PROBLEM, type Sent, send, T0, validBody } from './api-harness.ts';
 
 /**

@@ -7,8 +7,8 @@
 // (`make chaos` runs this file alone).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signal } from '../../stack/processes.ts';
 import { stack, uniqueName } from '../helpers/clients.ts';
-import { signal } from '../stack/processes.ts';
 import { CATCH_UP_CAP, ChaosCluster, LEASE_DURATION_MS } from './cluster.ts';
 import { judge, ON_TIME_MS, type Policy, type Verdict } from './judge.ts';
 

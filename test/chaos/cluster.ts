@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import { MongoClient } from 'mongodb';
-import { type StartedKube, startKube } from '../stack/kube.ts';
-import { type StartedMongo, startMongo } from '../stack/mongo.ts';
-import { allocatePorts } from '../stack/ports.ts';
-import { isAlive, type Managed, signal, stopProcess } from '../stack/processes.ts';
+import { type StartedKube, startKube } from '../../stack/kube.ts';
+import { type StartedMongo, startMongo } from '../../stack/mongo.ts';
+import { allocatePorts } from '../../stack/ports.ts';
+import { isAlive, type Managed, signal, stopProcess } from '../../stack/processes.ts';
 import {
   clusterView,
   type Replica,
@@ -19,9 +19,9 @@ import {
   stopReplica,
   waitForLeader,
   waitReady,
-} from '../stack/replicas.ts';
-import { provision, type StackInfo } from '../stack/stack.ts';
-import { startTcpProxy, type TcpProxy } from '../stack/tcp-proxy.ts';
+} from '../../stack/replicas.ts';
+import { provision, type StackInfo } from '../../stack/stack.ts';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 
 export const LEASE = {
   LEASE_DURATION_SECONDS: '3',
@@ -104,6 +104,7 @@ export class ChaosCluster {
       mongo: this.mongo.info,
       pids: [],
       startMs: 0,
+      ports: this.kube.info.ports,
     };
   }
 

@@ -10,12 +10,12 @@ import * as k8s from '@kubernetes/client-node';
 import type { Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScheduleObject } from '../../src/crd/schedule-object.ts';
+import { freePort } from '../../stack/ports.ts';
+import { type Replica, startReplica, stopReplica, waitForLeader, waitReady } from '../../stack/replicas.ts';
 import { adminKubeConfig, createNamespace, freshDb, stack } from '../helpers/clients.ts';
 import { installScheduleCrd } from '../helpers/crd.ts';
 import { completeJob } from '../helpers/job-controller.ts';
 import { type Probe, until as poll } from '../helpers/until.ts';
-import { freePort } from '../stack/ports.ts';
-import { type Replica, startReplica, stopReplica, waitForLeader, waitReady } from '../stack/replicas.ts';
 
 const LEASE = { LEASE_DURATION_SECONDS: '3', RENEW_DEADLINE_SECONDS: '2', RETRY_PERIOD_SECONDS: '0.5' };
 const G = { group: 'leasecron.io', version: 'v1alpha1', plural: 'schedules' } as const;

@@ -12,8 +12,8 @@ import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config/load-config.ts';
 import { validateScheduleInput } from '../../src/schedule/schema.ts';
+import { REPO_ROOT } from '../../stack/stack.ts';
 import { loopbackSinks } from '../helpers/egress.ts';
-import { REPO_ROOT } from '../stack/stack.ts';
 import { run } from './commands.ts';
 
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');

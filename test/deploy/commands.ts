@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubeconfigYaml } from '../stack/kube.ts';
-import { REPO_ROOT } from '../stack/stack.ts';
+import { kubeconfigYaml } from '../../stack/kube.ts';
+import { REPO_ROOT } from '../../stack/stack.ts';
 
 export interface CommandResult {
   code: number | null;

@@ -8,12 +8,11 @@
 // folder and ports of its own (LEASECRON_LOCAL_DIR, LEASECRON_LOCAL_PORT): a user's running
 // `make local-up` (state in .local/local, ports 8080-8082) is neither seen nor stopped by it.
 
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, dropDb, stack, uniqueName } from '../helpers/clients.ts';
-import { allocatePorts, freePort } from '../stack/ports.ts';
+import { allocatePorts, freePort } from '../../stack/ports.ts';
 import {
   clusterView,
   type Replica,
@@ -22,9 +21,10 @@ import {
   stopReplica,
   waitForLeader,
   waitReady,
-} from '../stack/replicas.ts';
-import { REPO_ROOT } from '../stack/stack.ts';
+} from '../../stack/replicas.ts';
+import { createNamespace, dropDb, stack, uniqueName } from '../helpers/clients.ts';
 import { type CommandResult, run } from './commands.ts';
+import { ensureDist } from './local-up.ts';
 
 const ENTRY = 'src/main.ts';
 
@@ -263,26 +263,10 @@ describe('node scripts/local.ts up / failover / down, in a state folder and on p
       env: { LEASECRON_LOCAL_DIR: localDir, LEASECRON_LOCAL_PORT: String(localPorts[0]) },
     });
 
-  /** dist/main.js is what local.ts runs: (re)build it when missing or older than any source. */
-  function distStale(): boolean {
-    let built: number;
-    try {
-      built = statSync(join(REPO_ROOT, 'dist', 'main.js')).mtimeMs;
-    } catch {
-      return true;
-    }
-    const src = join(REPO_ROOT, 'src');
-    return readdirSync(src, { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-      .some((f) => statSync(join(src, f)).mtimeMs > built);
-  }
-
   beforeAll(async () => {
     localPorts = await allocatePorts(3, { consecutive: true });
     localDir = join(stack().dir, 'local-up');
-    if (!distStale()) return;
-    const r = await run('npm', ['run', 'build'], { timeoutMs: 110_000 });
-    if (r.code !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
+    await ensureDist();
   }, 120_000);
 
   afterAll(async () => {

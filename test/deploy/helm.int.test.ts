@@ -8,8 +8,8 @@ import { existsSync, lstatSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../stack/stack.ts';
 import { stack } from '../helpers/clients.ts';
-import { REPO_ROOT } from '../stack/stack.ts';
 import { kubectl, kubectlOk, privateKubeconfig, run } from './commands.ts';
 import {
   CHART,

@@ -9,8 +9,8 @@ import { Script } from 'node:vm';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, loadConfig } from '../../src/config/load-config.ts';
+import { REPO_ROOT } from '../../stack/stack.ts';
 import { stack, tokenKubeConfig, uniqueName } from '../helpers/clients.ts';
-import { REPO_ROOT } from '../stack/stack.ts';
 import { KUBECTL, kubectl, kubectlOk, privateKubeconfig, run } from './commands.ts';
 
 const NS = 'leasecron';

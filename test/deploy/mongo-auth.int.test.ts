@@ -8,12 +8,12 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type StartedMongo, startMongo } from '../../stack/mongo.ts';
+import { freePort } from '../../stack/ports.ts';
+import { stopProcess } from '../../stack/processes.ts';
+import { type Replica, startReplica, stopReplica, waitForLeader, waitReady } from '../../stack/replicas.ts';
+import { provisionMongo } from '../../stack/stack.ts';
 import { createNamespace, stack, uniqueName } from '../helpers/clients.ts';
-import { type StartedMongo, startMongo } from '../stack/mongo.ts';
-import { freePort } from '../stack/ports.ts';
-import { stopProcess } from '../stack/processes.ts';
-import { type Replica, startReplica, stopReplica, waitForLeader, waitReady } from '../stack/replicas.ts';
-import { provisionMongo } from '../stack/stack.ts';
 
 const PASSWORD = 'a-generated-password-0123456789';
 const DB = 'leasecron';

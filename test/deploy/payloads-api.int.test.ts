@@ -17,9 +17,9 @@ import { createMetrics } from '../../src/metrics/metrics.ts';
 import { ensureIndexes } from '../../src/store/indexes.ts';
 import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
+import { REPO_ROOT } from '../../stack/stack.ts';
 import { freshDb } from '../helpers/clients.ts';
 import { loopbackSinks } from '../helpers/egress.ts';
-import { REPO_ROOT } from '../stack/stack.ts';
 
 const PAYLOADS = join(REPO_ROOT, 'payloads');
 const files = readdirSync(PAYLOADS)
@@ -69,7 +69,7 @@ beforeAll(async () => {
     schedules: new MongoScheduleStore(db),
     runs: new MongoRunStore(db),
     // The http payloads call a webhook on 127.0.0.1, which the local demo's replicas allow
-    // (HTTP_ALLOW_CIDRS in test/stack/replicas.ts replicaEnv); so does this API.
+    // (HTTP_ALLOW_CIDRS in stack/replicas.ts replicaEnv); so does this API.
     auth: openAuth(),
     config: {
       bodyLimitBytes: Number(DEFAULTS.BODY_LIMIT_BYTES),

@@ -10,8 +10,8 @@ import { dirname, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTable, getTable, loadKube } from '../../scripts/kube.mjs';
+import { REPO_ROOT } from '../../stack/stack.ts';
 import { adminKubeConfig, createNamespace, stack, tokenKubeConfig } from '../helpers/clients.ts';
-import { REPO_ROOT } from '../stack/stack.ts';
 import { kubectl, kubectlOk, privateKubeconfig, run } from './commands.ts';
 
 const GROUP = 'leasecron.io';

@@ -12,6 +12,10 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config/load-config.ts';
+import { kubeconfigYaml } from '../../stack/kube.ts';
+import { freePort } from '../../stack/ports.ts';
+import { signal as sendSignal } from '../../stack/processes.ts';
+import { clusterView, type Replica, startReplica, stopReplica, waitReady } from '../../stack/replicas.ts';
 import {
   adminKubeConfig,
   createNamespace,
@@ -20,10 +24,6 @@ import {
   tokenKubeConfig,
   uniqueName,
 } from '../helpers/clients.ts';
-import { kubeconfigYaml } from '../stack/kube.ts';
-import { freePort } from '../stack/ports.ts';
-import { signal as sendSignal } from '../stack/processes.ts';
-import { clusterView, type Replica, startReplica, stopReplica, waitReady } from '../stack/replicas.ts';
 import { KUBECTL, run } from './commands.ts';
 
 const POD = 'leasecron-sa-0';

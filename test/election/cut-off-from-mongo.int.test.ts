@@ -12,8 +12,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { Db, MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Elector } from '../../src/election/elector.ts';
-import { adminKubeConfig, createNamespace, freshDb, stack, uniqueName } from '../helpers/clients.ts';
-import { freePort } from '../stack/ports.ts';
+import { freePort } from '../../stack/ports.ts';
 import {
   clusterView,
   type Replica,
@@ -21,7 +20,8 @@ import {
   stopReplica,
   waitForLeader,
   waitReady,
-} from '../stack/replicas.ts';
+} from '../../stack/replicas.ts';
+import { adminKubeConfig, createNamespace, freshDb, stack, uniqueName } from '../helpers/clients.ts';
 import { leaseClient, waitFor } from './helpers.ts';
 import { type PartitionProxy, startPartitionProxy } from './partition-proxy.ts';
 

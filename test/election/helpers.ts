@@ -4,8 +4,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Elector, type ElectorOptions } from '../../src/election/elector.ts';
 import { K8sLeaseClient } from '../../src/election/k8s-lease-client.ts';
+import { httpsGet } from '../../stack/kube.ts';
 import { stack } from '../helpers/clients.ts';
-import { httpsGet } from '../stack/kube.ts';
 
 /** Satisfies lease > renew deadline > 1.2 × retry, with room for a loaded 2-core machine. */
 export const TIMING = { leaseDurationMs: 2_000, renewDeadlineMs: 1_500, retryPeriodMs: 250 } as const;

@@ -17,10 +17,8 @@ import type { Db, MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validateScheduleInput } from '../../src/schedule/schema.ts';
 import type { ScheduleDoc } from '../../src/store/mongo-schedule-store.ts';
-import { createNamespace, freshDb, stack } from '../helpers/clients.ts';
-import { loopbackSinks } from '../helpers/egress.ts';
-import { freePort } from '../stack/ports.ts';
-import { isAlive } from '../stack/processes.ts';
+import { freePort } from '../../stack/ports.ts';
+import { isAlive } from '../../stack/processes.ts';
 import {
   clusterView,
   type Replica,
@@ -28,7 +26,9 @@ import {
   stopReplica,
   waitForLeader,
   waitReady,
-} from '../stack/replicas.ts';
+} from '../../stack/replicas.ts';
+import { createNamespace, freshDb, stack } from '../helpers/clients.ts';
+import { loopbackSinks } from '../helpers/egress.ts';
 
 const N = 2000;
 /**

@@ -17,11 +17,11 @@ import { validateScheduleInput } from '../../src/schedule/schema.ts';
 import { ensureIndexes } from '../../src/store/indexes.ts';
 import { MongoRunStore } from '../../src/store/mongo-run-store.ts';
 import { MongoScheduleStore } from '../../src/store/mongo-schedule-store.ts';
+import { type StartedMongo, startMongo } from '../../stack/mongo.ts';
+import { isAlive, signal, stopProcess } from '../../stack/processes.ts';
+import { provisionMongo } from '../../stack/stack.ts';
 import { stack, uniqueName } from '../helpers/clients.ts';
 import { loopbackSinks, sinkActionRunner } from '../helpers/egress.ts';
-import { type StartedMongo, startMongo } from '../stack/mongo.ts';
-import { isAlive, signal, stopProcess } from '../stack/processes.ts';
-import { provisionMongo } from '../stack/stack.ts';
 
 /** fireAll's cap for this engine (MAX_CATCHUP_PER_SCHEDULE). */
 const CAP = 3;

@@ -13,9 +13,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createNamespace, freshDb, stack, uniqueName } from '../helpers/clients.ts';
-import { freePort } from '../stack/ports.ts';
-import { signal } from '../stack/processes.ts';
+import { freePort } from '../../stack/ports.ts';
+import { signal } from '../../stack/processes.ts';
 import {
   clusterView,
   type Replica,
@@ -23,7 +22,8 @@ import {
   stopReplica,
   waitForLeader,
   waitReady,
-} from '../stack/replicas.ts';
+} from '../../stack/replicas.ts';
+import { createNamespace, freshDb, stack, uniqueName } from '../helpers/clients.ts';
 
 const LEASE = { LEASE_DURATION_SECONDS: '3', RENEW_DEADLINE_SECONDS: '2', RETRY_PERIOD_SECONDS: '0.5' };
 /** The sink answers this long after a request arrives: a delivery is always in flight. */

@@ -9,8 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, freshDb, stack, uniqueName } from '../helpers/clients.ts';
-import { freePort } from '../stack/ports.ts';
+import { freePort } from '../../stack/ports.ts';
 import {
   clusterView,
   type Replica,
@@ -18,7 +17,8 @@ import {
   stopReplica,
   waitForLeader,
   waitReady,
-} from '../stack/replicas.ts';
+} from '../../stack/replicas.ts';
+import { createNamespace, freshDb, stack, uniqueName } from '../helpers/clients.ts';
 
 const LEASE = { LEASE_DURATION_SECONDS: '3', RENEW_DEADLINE_SECONDS: '2', RETRY_PERIOD_SECONDS: '0.5' };
 const PLAN: ('SIGTERM' | 'SIGKILL')[] = ['SIGTERM', 'SIGKILL', 'SIGTERM', 'SIGKILL', 'SIGTERM', 'SIGTERM'];

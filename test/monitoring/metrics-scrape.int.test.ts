@@ -5,9 +5,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../stack/ports.ts';
+import { type Replica, startReplica, stopReplica, waitForLeader, waitReady } from '../../stack/replicas.ts';
 import { createNamespace, freshDb, stack, uniqueName } from '../helpers/clients.ts';
-import { freePort } from '../stack/ports.ts';
-import { type Replica, startReplica, stopReplica, waitForLeader, waitReady } from '../stack/replicas.ts';
 import { metricNames, sampleNames } from './promql-names.ts';
 import { dashboardExpressions, rules } from './sources.ts';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dumpYaml, loadAllYaml, loadYaml } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../stack/stack.ts';
+import { REPO_ROOT } from '../../stack/stack.ts';
 import { MONITORING, prometheusRule, promtool, rules } from './sources.ts';
 
 interface UnitTests {

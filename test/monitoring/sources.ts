@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadYaml } from '@kubernetes/client-node';
-import { REPO_ROOT } from '../stack/stack.ts';
+import { REPO_ROOT } from '../../stack/stack.ts';
 
 export const MONITORING = join(REPO_ROOT, 'deploy', 'monitoring');
 

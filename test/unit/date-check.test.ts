@@ -4,8 +4,8 @@
 // clock therefore cannot slip past the check unnoticed.
 import { globSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../stack/stack.ts';
 import { DATE_PINNED } from '../../vitest.config.ts';
-import { REPO_ROOT } from '../stack/stack.ts';
 
 /** Files with fixed dates that never reach a TTL index, and why. */
 const CANNOT_ROT: Record<string, string> = {

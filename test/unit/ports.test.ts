@@ -12,8 +12,9 @@ import {
   isEphemeral,
   LOCK_DIR,
   PORT_RANGE,
+  reservePort,
   usableRange,
-} from '../stack/ports.ts';
+} from '../../stack/ports.ts';
 
 describe('usableRange', () => {
   it.each([
@@ -73,5 +74,34 @@ describe('allocatePorts', () => {
   it('does not hand out a port whose lock a live process holds', async () => {
     const [port] = await allocatePorts(1);
     await expect(allocatePorts(1, { range: { low: port!, high: port! } })).rejects.toThrow(/no 1 free/);
+  });
+});
+
+describe('reservePort (make local-up taking its ports of the last run again)', () => {
+  const deadPid = () =>
+    spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
+      .stdout;
+
+  it('takes a free port whose lock a process that is gone left, and then holds it', async () => {
+    const [port] = await allocatePorts(1);
+    writeFileSync(join(LOCK_DIR, String(port)), deadPid());
+    expect(await reservePort(port!)).toBe(true);
+    await expect(allocatePorts(1, { range: { low: port!, high: port! } })).rejects.toThrow(/no 1 free/);
+  });
+
+  it('refuses a port something listens on, one a live allocator holds, and an ephemeral one', async () => {
+    const [bound, held] = await allocatePorts(2);
+    writeFileSync(join(LOCK_DIR, String(bound)), deadPid());
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(bound, '127.0.0.1', r));
+    try {
+      expect(await reservePort(bound!)).toBe(false);
+    } finally {
+      await new Promise((r) => srv.close(r));
+    }
+    writeFileSync(join(LOCK_DIR, String(held)), String(process.ppid));
+    expect(await reservePort(held!)).toBe(false);
+    expect(await reservePort(ephemeralRange().low)).toBe(false);
+    expect(await reservePort(0)).toBe(false);
   });
 });

@@ -5,7 +5,14 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { freezeProcess, isAlive, procStart, signal, startProcess, stopProcess } from '../stack/processes.ts';
+import {
+  freezeProcess,
+  isAlive,
+  procStart,
+  signal,
+  startProcess,
+  stopProcess,
+} from '../../stack/processes.ts';
 
 describe('process identity', () => {
   it('reads a start time for a live process and none for a pid that does not exist', () => {

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startMongo } from '../stack/mongo.ts';
-import { freePort } from '../stack/ports.ts';
-import { REPO_ROOT } from '../stack/stack.ts';
+import { startMongo } from '../../stack/mongo.ts';
+import { freePort } from '../../stack/ports.ts';
+import { REPO_ROOT } from '../../stack/stack.ts';
 
 describe('test stack set-up errors', () => {
   const goInSystemPath =

@@ -5,11 +5,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type KubeInfo, startKube } from './kube.ts';
+import { type KubeInfo, type KubePorts, startKube } from './kube.ts';
 import { type MongoInfo, startMongo } from './mongo.ts';
 import { type Managed, stopProcess } from './processes.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The loopback ports of the stack's servers: `make local-up` keeps them in its state folder. */
+export interface StackPorts extends KubePorts {
+  /** absent when MONGODB_URI names a server of someone else's */
+  mongo?: number;
+}
 
 export interface StackInfo {
   dir: string;
@@ -17,6 +23,7 @@ export interface StackInfo {
   mongo: MongoInfo;
   pids: { name: string; pid: number; start?: string | null }[];
   startMs: number;
+  ports: StackPorts;
   /** the helm binary scripts/provision-stack.sh built or found (HELM_BIN), for test/deploy/helm */
   helm?: string;
 }
@@ -59,18 +66,28 @@ export function provisionMongo(): { secantusVenv: string | null } {
   return { secantusVenv: line ? line.slice('SECANTUS_VENV='.length) : null };
 }
 
+/**
+ * Starts the stack with its data in `dir`. Data already there (a previous run's, as `make local-up`
+ * keeps it) is started again, not wiped: pass that run's `ports` to keep its addresses. `onStep`
+ * hears each step as it is done, with the ms since the start.
+ */
 export async function startStack(opts: {
   dir: string;
   detached?: boolean;
   /** run the database's clock this many days ahead (the date check); default 0 */
   dbClockOffsetDays?: number;
+  /** ports to listen on (each must be free); any left out are allocated */
+  ports?: Partial<StackPorts>;
+  onStep?: (step: string, ms: number) => void;
 }): Promise<{
   info: StackInfo;
   stop: () => Promise<void>;
 }> {
   const t0 = Date.now();
+  const step = (what: string) => opts.onStep?.(what, Date.now() - t0);
   mkdirSync(opts.dir, { recursive: true });
   const paths = provision();
+  step('tools provisioned: scripts/provision-stack.sh');
   const procs: Managed[] = [];
   const hooks: (() => Promise<void>)[] = [];
   const stop = async () => {
@@ -78,12 +95,22 @@ export async function startStack(opts: {
     await Promise.all(procs.map((p) => stopProcess(p)));
   };
   const [kube, mongo] = await Promise.allSettled([
-    startKube(join(opts.dir, 'kube'), paths.kubeBinDir, { detached: opts.detached }),
+    startKube(join(opts.dir, 'kube'), paths.kubeBinDir, {
+      detached: opts.detached,
+      ...(opts.ports ? { ports: opts.ports } : {}),
+    }).then((k) => {
+      step(`etcd and kube-apiserver ready: Kubernetes ${k.info.version}`);
+      return k;
+    }),
     startMongo(join(opts.dir, 'mongo'), {
       env: process.env,
       secantusVenv: paths.secantusVenv,
       detached: opts.detached,
       clockOffsetDays: opts.dbClockOffsetDays ?? 0,
+      ...(opts.ports?.mongo ? { port: opts.ports.mongo } : {}),
+    }).then((m) => {
+      step(`database ready: ${m.info.server}`);
+      return m;
     }),
   ]);
   if (kube.status === 'fulfilled') procs.push(...kube.value.procs);
@@ -105,6 +132,10 @@ export async function startStack(opts: {
       mongo: mongo.value.info,
       pids: procs.map((p) => ({ name: p.name, pid: p.pid, start: p.start ?? null })),
       startMs: Date.now() - t0,
+      ports: {
+        ...kube.value.info.ports,
+        ...(mongo.value.info.port ? { mongo: mongo.value.info.port } : {}),
+      },
       ...(paths.helmBin ? { helm: paths.helmBin } : {}),
     },
     stop,

@@ -131,6 +131,20 @@ export async function allocatePorts(
   return got;
 }
 
+/**
+ * Takes `port` again for a server that had it before (`make local-up` keeps its ports across a
+ * restart): true when it is outside the ephemeral range, not locked by another allocator and
+ * bindable on 127.0.0.1 now; the lock is then held as allocatePorts holds its own.
+ */
+export async function reservePort(port: number): Promise<boolean> {
+  if (!Number.isInteger(port) || port < 1 || port > 65_535 || isEphemeral(port)) return false;
+  mkdirSync(LOCK_DIR, { recursive: true });
+  if (!lock(port)) return false;
+  if (await bindable(port, '127.0.0.1')) return true;
+  rmSync(join(LOCK_DIR, String(port)), { force: true });
+  return false;
+}
+
 export async function freePort(): Promise<number> {
   const [port] = await allocatePorts(1);
   return port!;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 
-export const CRD_FILE = new URL('../../deploy/crd/schedules.leasecron.io.yaml', import.meta.url);
+export const CRD_FILE = new URL('../deploy/crd/schedules.leasecron.io.yaml', import.meta.url);
 
 export async function installScheduleCrd(kubeConfig: k8s.KubeConfig): Promise<void> {
   const api = kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);

@@ -2,7 +2,7 @@
 // an admin identity (static token in system:masters), and service-account
 // signing keys so tests can mint ServiceAccount tokens with TokenRequest.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
@@ -16,6 +16,14 @@ export interface KubeInfo {
   version: string;
   /** etcd's client URL (plain HTTP), e.g. to compact its history as kube-apiserver would */
   etcd: string;
+  ports: KubePorts;
+}
+
+/** The loopback ports of etcd and kube-apiserver (`make local-up` keeps them across restarts). */
+export interface KubePorts {
+  etcdClient: number;
+  etcdPeer: number;
+  apiServer: number;
 }
 
 export function httpsGet(url: string, token: string): Promise<{ status: number; body: string }> {
@@ -69,15 +77,21 @@ export interface StartedKube {
   restartApiServer(): Promise<Managed>;
 }
 
+/**
+ * Starts etcd and kube-apiserver with their data in `dir`. A `dir` that holds a previous run's
+ * data (`make local-up` after `make local-down`) is started again as it was: etcd's data, the
+ * service-account keys (tokens minted before stay valid) and the admin token are reused; pass
+ * the previous `ports` to keep the same addresses.
+ */
 export async function startKube(
   dir: string,
   binDir: string,
-  opts: { detached?: boolean } = {},
+  opts: { detached?: boolean; ports?: Partial<KubePorts> } = {},
 ): Promise<StartedKube> {
   mkdirSync(dir, { recursive: true });
-  const etcdClient = await freePort();
-  const etcdPeer = await freePort();
-  const securePort = await freePort();
+  const etcdClient = opts.ports?.etcdClient ?? (await freePort());
+  const etcdPeer = opts.ports?.etcdPeer ?? (await freePort());
+  const securePort = opts.ports?.apiServer ?? (await freePort());
   const etcd = startProcess(
     'etcd',
     join(binDir, 'etcd'),
@@ -99,14 +113,19 @@ export async function startKube(
     proc: etcd,
   });
 
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const saKey = join(dir, 'sa.key');
   const saPub = join(dir, 'sa.pub');
-  writeFileSync(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  writeFileSync(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
-  const token = randomBytes(24).toString('hex');
+  if (!existsSync(saKey) || !existsSync(saPub)) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
+  }
   const tokenFile = join(dir, 'tokens.csv');
-  writeFileSync(tokenFile, `${token},leasecron-admin,leasecron-admin-uid,"system:masters"\n`);
+  const kept = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').split(',')[0]?.trim() : '';
+  const token = kept || randomBytes(24).toString('hex');
+  writeFileSync(tokenFile, `${token},leasecron-admin,leasecron-admin-uid,"system:masters"\n`, {
+    mode: 0o600,
+  });
   const certDir = join(dir, 'certs');
   mkdirSync(certDir, { recursive: true });
 
@@ -159,7 +178,15 @@ export async function startKube(
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigYaml(server, token), { mode: 0o600 });
   return {
-    info: { server, token, kubeconfig, binDir, version, etcd: `http://127.0.0.1:${etcdClient}` },
+    info: {
+      server,
+      token,
+      kubeconfig,
+      binDir,
+      version,
+      etcd: `http://127.0.0.1:${etcdClient}`,
+      ports: { etcdClient, etcdPeer, apiServer: securePort },
+    },
     procs: [apiserver, etcd],
     async restartApiServer() {
       const proc = startApiServer();

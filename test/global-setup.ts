@@ -6,8 +6,8 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { isAlive } from './processes.ts';
-import { REPO_ROOT, type StackInfo, startStack } from './stack.ts';
+import { isAlive } from '../stack/processes.ts';
+import { REPO_ROOT, type StackInfo, startStack } from '../stack/stack.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -19,6 +19,8 @@ import { type Managed, startProcess, waitFor } from './processes.ts';
 export interface MongoInfo {
   uri: string;
   server: string;
+  /** the port of a server started here (none for MONGODB_URI) */
+  port?: number;
 }
 
 export interface StartedMongo {
@@ -100,7 +102,7 @@ export async function startMongo(
     detached?: boolean;
     /** run the server's wall clock this many days ahead (0: the real clock) */
     clockOffsetDays?: number;
-    /** listen here (a restart on the same data and address); default: a freshly allocated port */
+    /** listen here (a restart on the same data and address); default: a freshly allocated port. The data in `dir` is kept either way */
     port?: number;
     /** SecantusDB only (e.g. `--auth`): the server must be one this helper starts */
     secantusArgs?: string[];
@@ -155,9 +157,17 @@ export async function startMongo(
     await waitFor('mongod', async () => (await ping(uri, 1000)) !== undefined, { timeoutMs: 30_000, proc });
     const client = new MongoClient(uri);
     try {
-      await client.db('admin').command({
-        replSetInitiate: { _id: 'rs0', members: [{ _id: 0, host: `127.0.0.1:${port}` }] },
-      });
+      // A data folder from a previous run (`make local-up` after `make local-down`) holds the
+      // replica set's config already; it was written with this same port (kept in the state folder).
+      const hello = await client.db('admin').command({ hello: 1 });
+      if (!hello.setName) {
+        await client
+          .db('admin')
+          .command({ replSetInitiate: { _id: 'rs0', members: [{ _id: 0, host: `127.0.0.1:${port}` }] } })
+          .catch((err: { code?: number }) => {
+            if (err.code !== 23) throw err; // AlreadyInitialized
+          });
+      }
     } finally {
       await client.close();
     }
@@ -177,6 +187,7 @@ export async function startMongo(
     return {
       info: {
         uri,
+        port,
         server: `mongod ${r.version} (one-node replica set${offset === 0 ? '' : `, clock ${offset} days ahead`})`,
       },
       procs: [proc],
@@ -214,6 +225,7 @@ export async function startMongo(
   return {
     info: {
       uri,
+      port,
       server: `SecantusDB ${venv.replace(/.*secantus-/, '')} (reports MongoDB ${r.version}, replica set ${r.setName}${ahead})`,
     },
     procs: [proc],

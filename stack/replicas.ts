@@ -3,9 +3,15 @@
 // identity, and ask any of them who leads. Used by `make local-up` and by the
 // failover tests.
 import { join } from 'node:path';
-import { LOOPBACK_SINK_CIDRS } from '../helpers/egress.ts';
 import { isAlive, type Managed, signal, startProcess, stopProcess, waitFor } from './processes.ts';
 import { REPO_ROOT, type StackInfo } from './stack.ts';
+
+/**
+ * HTTP_ALLOW_CIDRS of every replica the tests, the benchmarks and `make local-up` start: their
+ * webhook sinks and the demo payloads' http://127.0.0.1:9999 are on loopback, which http actions
+ * may not reach unless allowed (docs/security.md).
+ */
+export const LOOPBACK_SINK_CIDRS = '127.0.0.1/32';
 
 export interface ReplicaSpec {
   identity: string;
@@ -46,8 +52,6 @@ export function replicaEnv(
     MONGODB_DB: 'leasecron',
     LABEL_POD: 'false',
     LOG_LEVEL: 'info',
-    // The webhook sinks of the tests and the benches, and the demo payloads' http://127.0.0.1:9999,
-    // are on loopback, which http actions may not reach unless allowed (docs/security.md).
     HTTP_ALLOW_CIDRS: LOOPBACK_SINK_CIDRS,
     // The tests' replicas serve an open API, said explicitly (AUTH=none is never a default): what
     // they test is scheduling. Authentication and authorization are tested in-process against the
