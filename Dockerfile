@@ -52,7 +52,8 @@ LABEL org.opencontainers.image.title="leasecron" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.base.name="docker.io/library/node:${NODE_VERSION}-slim"
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--import=./dist/source-maps.js --max-semi-space-size=8"
+    NODE_OPTIONS="--import=./dist/source-maps.js --max-semi-space-size=8" \
+    BUILD_REVISION="${REVISION}"
 WORKDIR /app
 COPY package.json package-lock.json LICENSE ./
 RUN --mount=type=cache,target=/root/.npm \

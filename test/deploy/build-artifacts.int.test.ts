@@ -139,6 +139,8 @@ describe('Dockerfile', () => {
     expect(user).toHaveLength(1);
     expect(user[0]).toMatch(/^[1-9]\d*(:[1-9]\d*)?$/);
     expect(of(finalStage, 'ENV').join(' ')).toContain('NODE_ENV=production');
+    // leasecron_build_info{revision} reads BUILD_REVISION: the image's own revision build arg
+    expect(of(finalStage, 'ENV').join(' ')).toContain('BUILD_REVISION="${REVISION}"');
     expect(of(finalStage, 'EXPOSE')).toEqual([DEFAULTS.PORT]);
   });
 
