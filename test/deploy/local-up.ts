@@ -16,7 +16,13 @@ export function localScript(dir: string, basePort: number) {
     make: (target: string, vars: Record<string, string> = {}): Promise<CommandResult> =>
       run('make', ['-s', target, ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)], {
         timeoutMs: 30_000,
-        env: { ...env, BASE_URL: `http://127.0.0.1:${basePort}`, KUBECONFIG: join(dir, 'no-kubeconfig') },
+        env: {
+          ...env,
+          BASE_URL: `http://127.0.0.1:${basePort}`,
+          KUBECONFIG: join(dir, 'no-kubeconfig'),
+          // `make test` exports its own API_TOKEN_FILE (mk/demo.mk), which `?=` would keep
+          API_TOKEN_FILE: join(dir, 'api-token'),
+        },
       }),
   };
 }

@@ -426,7 +426,7 @@ describe('kubernetesJob runs follow their Job', () => {
       );
       expect(done.job).toEqual(job);
       expect(refused).toBe(5);
-      expect(lists).toBe(2);
+      expect(lists).toBeGreaterThanOrEqual(2); // a relist followed (a watch that ends on a loaded machine may add one)
     } finally {
       await tracker.stop();
     }
