@@ -140,6 +140,7 @@ describe('Dockerfile', () => {
     expect(user[0]).toMatch(/^[1-9]\d*(:[1-9]\d*)?$/);
     expect(of(finalStage, 'ENV').join(' ')).toContain('NODE_ENV=production');
     // leasecron_build_info{revision} reads BUILD_REVISION: the image's own revision build arg
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own ${REVISION}
     expect(of(finalStage, 'ENV').join(' ')).toContain('BUILD_REVISION="${REVISION}"');
     expect(of(finalStage, 'EXPOSE')).toEqual([DEFAULTS.PORT]);
   });
