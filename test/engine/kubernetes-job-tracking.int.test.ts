@@ -390,7 +390,7 @@ describe('kubernetesJob runs follow their Job', () => {
     }
   });
 
-  it('a run whose settling cannot be written is settled by the relist that follows', async () => {
+  it('a run whose settling writes are refused at first is still settled (retried, or by a relist)', async () => {
     const id = `flaky-${Date.now()}`;
     const job = await claimAndCreate('flaky', id, new Date(Math.floor(Date.now() / 1000) * 1000));
     await runs.handOff(id, { job, attempts: 1 }, new Date());
@@ -425,8 +425,8 @@ describe('kubernetesJob runs follow their Job', () => {
         (await allRuns('flaky')).find((r) => r.id === id && r.status === 'succeeded'),
       );
       expect(done.job).toEqual(job);
-      expect(refused).toBe(5);
-      expect(lists).toBeGreaterThanOrEqual(2); // a relist followed (a watch that ends on a loaded machine may add one)
+      expect(refused).toBeGreaterThanOrEqual(1); // settled although its writes were refused
+      expect(lists).toBeGreaterThanOrEqual(1);
     } finally {
       await tracker.stop();
     }
