@@ -1,9 +1,11 @@
 // Runs the operator's own tools (kubectl, make) from the repository root, as a user would, and
 // hands back exit code and output instead of throwing, so tests can assert on refusals too.
+
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { kubeconfigYaml } from '../../stack/kube.ts';
 import { REPO_ROOT } from '../../stack/stack.ts';
 
@@ -83,4 +85,32 @@ export function privateKubeconfig(kube: { server: string; token: string }): stri
   const path = join(mkdtempSync(join(tmpdir(), 'leasecron-deploy-')), 'kubeconfig');
   writeFileSync(path, kubeconfigYaml(kube.server, kube.token), { mode: 0o600 });
   return path;
+}
+
+/**
+ * Applies `yaml` with a server-side dry run (what `kubectl apply --server-side` would do) and
+ * expects the API server to accept every one of its `count` objects with no warning.
+ */
+export async function expectServerDryRunAccepts(
+  kubeconfig: string,
+  yaml: string,
+  count: number,
+): Promise<void> {
+  const r = await kubectl(
+    kubeconfig,
+    [
+      'apply',
+      '--server-side',
+      '--dry-run=server',
+      '--force-conflicts',
+      '--field-manager=leasecron-test',
+      '-f',
+      '-',
+    ],
+    yaml,
+  );
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.stdout.trim().split('\n')).toHaveLength(count);
+  expect(r.stdout).not.toMatch(/^(?!.*\(server dry run\)).+$/m);
 }

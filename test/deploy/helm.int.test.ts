@@ -10,7 +10,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../stack/stack.ts';
 import { stack } from '../helpers/clients.ts';
-import { kubectl, kubectlOk, privateKubeconfig, run } from './commands.ts';
+import { expectServerDryRunAccepts, kubectlOk, privateKubeconfig, run } from './commands.ts';
 import {
   CHART,
   HELM_LABELS,
@@ -267,23 +267,7 @@ describe('the rendered chart on the real API server', () => {
   ] as const) {
     it(`accepts every object rendered with ${name} in a server-side dry-run, with no warning`, async () => {
       const { yaml, objects } = get();
-      const r = await kubectl(
-        kubeconfig,
-        [
-          'apply',
-          '--server-side',
-          '--dry-run=server',
-          '--force-conflicts',
-          '--field-manager=leasecron-test',
-          '-f',
-          '-',
-        ],
-        yaml,
-      );
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      expect(r.stdout.trim().split('\n')).toHaveLength(objects.length);
-      expect(r.stdout).not.toMatch(/^(?!.*\(server dry run\)).+$/m);
+      await expectServerDryRunAccepts(kubeconfig, yaml, objects.length);
     });
   }
 });

@@ -11,7 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, loadConfig } from '../../src/config/load-config.ts';
 import { REPO_ROOT } from '../../stack/stack.ts';
 import { stack, tokenKubeConfig, uniqueName } from '../helpers/clients.ts';
-import { KUBECTL, kubectl, kubectlOk, privateKubeconfig, run } from './commands.ts';
+import {
+  expectServerDryRunAccepts,
+  KUBECTL,
+  kubectl,
+  kubectlOk,
+  privateKubeconfig,
+  run,
+} from './commands.ts';
 
 const NS = 'leasecron';
 const SA_USER = `system:serviceaccount:${NS}:leasecron`;
@@ -399,23 +406,7 @@ describe('deploy/ on the real API server', () => {
   ] as const) {
     it(`accepts every object of ${name} in a server-side dry-run, with no Pod Security warning`, async () => {
       const { yaml, objects } = get();
-      const r = await kubectl(
-        kubeconfig,
-        [
-          'apply',
-          '--server-side',
-          '--dry-run=server',
-          '--force-conflicts',
-          '--field-manager=leasecron-test',
-          '-f',
-          '-',
-        ],
-        yaml,
-      );
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      expect(r.stdout.trim().split('\n')).toHaveLength(objects.length);
-      expect(r.stdout).not.toMatch(/^(?!.*\(server dry run\)).+$/m);
+      await expectServerDryRunAccepts(kubeconfig, yaml, objects.length);
     });
   }
 

@@ -8,7 +8,7 @@ import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { stack } from '../helpers/clients.ts';
-import { kubectl, kubectlOk, privateKubeconfig } from './commands.ts';
+import { expectServerDryRunAccepts, kubectlOk, privateKubeconfig } from './commands.ts';
 import { helmTemplate, id, type KubeObject, kustomize, NS, normalise } from './render.ts';
 
 const DIGEST = `sha256:${'0'.repeat(64)}`;
@@ -110,22 +110,6 @@ describe('deploy/overlays/production on the real API server', () => {
       ['apply', '--server-side', '--field-manager=leasecron-test', '-f', '-'],
       k8s.dumpYaml(namespace),
     );
-    const r = await kubectl(
-      kubeconfig,
-      [
-        'apply',
-        '--server-side',
-        '--dry-run=server',
-        '--force-conflicts',
-        '--field-manager=leasecron-test',
-        '-f',
-        '-',
-      ],
-      production.yaml,
-    );
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(production.objects.length);
-    expect(r.stdout).not.toMatch(/^(?!.*\(server dry run\)).+$/m);
+    await expectServerDryRunAccepts(kubeconfig, production.yaml, production.objects.length);
   });
 });
