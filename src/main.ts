@@ -15,6 +15,8 @@ import { createKubernetesJobAction } from './actions/kubernetes-job-action.ts';
 import { createActionRunner } from './actions/runner.ts';
 import { createApp } from './api/app.ts';
 import { buildAuth } from './auth/build.ts';
+import { CachedScheduleStore } from './cache/cached-schedule-store.ts';
+import { type CacheMetrics, ScheduleCache } from './cache/schedule-cache.ts';
 import { type Config, ConfigError, loadConfig } from './config/load-config.ts';
 import { ScheduleController } from './crd/controller.ts';
 import { EventRecorder } from './crd/events.ts';
@@ -29,6 +31,7 @@ import { createLogger, type Logger } from './log/logger.ts';
 import { buildInfo, createMetrics, type Metrics, streamLagSeconds } from './metrics/metrics.ts';
 import { ensureIndexes } from './store/indexes.ts';
 import { migrateNamespaces } from './store/migrate-namespaces.ts';
+import { MongoFeedSource } from './store/mongo-feed.ts';
 import { MongoRunStore } from './store/mongo-run-store.ts';
 import { MongoScheduleStore } from './store/mongo-schedule-store.ts';
 
@@ -44,12 +47,25 @@ function engineMetrics(m: Metrics['engine']): EngineMetrics {
     },
     missed: (n) => m.missedOccurrences.inc(n),
     armed: (n) => m.armedSchedules.set(n),
-    streamEvent: (kind, clusterTime) => {
-      m.changeStreamEvents.inc({ kind });
-      if (clusterTime) m.changeStreamLag.observe(streamLagSeconds(clusterTime, Date.now()));
-    },
-    streamRestart: (reason) => m.changeStreamRestarts.inc({ reason }),
+    // The stream is the schedule cache's (cacheMetrics): the engine reads it from memory.
+    streamEvent: () => {},
+    streamRestart: () => {},
     invalid: (n) => m.invalidSchedules.set(n),
+  };
+}
+
+function cacheMetrics(m: Metrics): CacheMetrics {
+  return {
+    streamEvent: (kind, clusterTime) => {
+      m.engine.changeStreamEvents.inc({ kind });
+      if (clusterTime) m.engine.changeStreamLag.observe(streamLagSeconds(clusterTime, Date.now()));
+    },
+    streamRestart: (reason) => m.engine.changeStreamRestarts.inc({ reason }),
+    size: (n) => m.cache.schedules.set(n),
+    sync: (result, ms) => {
+      m.cache.reads.inc({ result });
+      m.cache.syncDuration.observe(ms / 1000);
+    },
   };
 }
 
@@ -104,7 +120,16 @@ async function main(): Promise<void> {
     ...(config.mongodbAuth ? { auth: { ...config.mongodbAuth } } : {}),
   });
   const db = mongo.db(config.mongodbDb);
-  const schedules = new MongoScheduleStore(db);
+  // Every replica keeps the schedules in memory (issue 14): the API reads them from there once
+  // the cache has caught up with MongoDB, and a new leader arms from there.
+  const cache = new ScheduleCache({
+    source: new MongoFeedSource(db),
+    logger,
+    identity: config.podName,
+    metrics: cacheMetrics(metrics),
+  });
+  cache.start();
+  const schedules = new CachedScheduleStore(new MongoScheduleStore(db), cache);
   // The leader's own claims and finishes count as MongoDB answering (mongoProbe, below).
   const runs = new MongoRunStore(db, { onAnswer: (sentAtMs) => mongoProbe.noteAnswer(sentAtMs) });
   let indexesReady = false;
@@ -158,6 +183,11 @@ async function main(): Promise<void> {
     jobs,
     schedules,
     runs,
+    // Catch-up starts from the claims the cache has followed; from MongoDB if it cannot vouch for them.
+    lastClaimed: async () =>
+      (await cache.sync()) === 'caught-up'
+        ? runs.lastClaimed(undefined, cache.claimed())
+        : runs.lastClaimed(),
     actions,
     identity: config.podName,
     instance: randomUUID(),
@@ -358,6 +388,7 @@ async function main(): Promise<void> {
           (server as { closeAllConnections(): void }).closeAllConnections();
         return Promise.resolve();
       });
+      await step('stopping the schedule cache', () => cache.stop());
       await step('closing MongoDB', () => mongo.close());
       logger.info('bye');
       process.exit(0);

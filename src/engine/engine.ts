@@ -308,7 +308,7 @@ export class Engine {
     }
     this.#stream = stream;
     this.#token = stream.resumeToken;
-    const lastClaimed = await this.#d.runs.lastClaimed();
+    const lastClaimed = await (this.#d.lastClaimed?.() ?? this.#d.runs.lastClaimed());
     const seen = new Set<string>();
     for await (const d of this.#d.schedules.all()) {
       if (term !== this.#term) return;

@@ -73,6 +73,11 @@ export interface EngineDeps {
   schedules: ScheduleStore;
   runs: RunStore;
   actions: ActionRunner;
+  /**
+   * Each schedule's latest claimed occurrence, where a new term's catch-up starts; default
+   * `runs.lastClaimed()`. A replica with a schedule cache answers it from memory (issue 14).
+   */
+  lastClaimed?: () => Promise<Map<string, Date>>;
   identity: string;
   /** This process (a restarted pod keeps its name but is a new instance); a UUID. */
   instance?: string;

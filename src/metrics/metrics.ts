@@ -124,7 +124,7 @@ export function createMetrics(options: { build?: BuildInfo } = {}) {
     }),
     changeStreamEvents: new Counter({
       name: 'leasecron_change_stream_events_total',
-      help: 'Schedule change-stream events applied, by kind.',
+      help: "Schedule change-stream events applied by this replica's schedule cache, by kind.",
       labelNames: ['kind'] as const,
       registers,
     }),
@@ -136,7 +136,7 @@ export function createMetrics(options: { build?: BuildInfo } = {}) {
     }),
     changeStreamLag: new Histogram({
       name: 'leasecron_change_stream_lag_seconds',
-      help: "Time from a schedule change's commit in MongoDB (its cluster time) to the leader applying it.",
+      help: "Time from a schedule change's commit in MongoDB (its cluster time) to this replica's schedule cache applying it.",
       buckets: STREAM_LAG_BUCKETS,
       registers,
     }),
@@ -149,6 +149,27 @@ export function createMetrics(options: { build?: BuildInfo } = {}) {
       registers,
     }),
   };
+
+  const cache = {
+    schedules: new Gauge({
+      name: 'leasecron_cache_schedules',
+      help: "Stored schedule documents in this replica's schedule cache (invalid ones included).",
+      registers,
+    }),
+    reads: new Counter({
+      name: 'leasecron_cache_reads_total',
+      help: 'Consistent API reads, by how they were served (caught-up: from the cache; timeout, not-ready, error: from MongoDB, the cache could not show it had caught up within 1 s).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    syncDuration: new Histogram({
+      name: 'leasecron_cache_sync_seconds',
+      help: 'Time a consistent read waited for the schedule cache to catch up with MongoDB.',
+      buckets: HTTP_DURATION_BUCKETS,
+      registers,
+    }),
+  };
+  for (const result of ['caught-up', 'timeout', 'not-ready', 'error']) cache.reads.inc({ result }, 0);
 
   let leaseTransitions: () => number | null = () => null;
   const lease = {
@@ -184,7 +205,7 @@ export function createMetrics(options: { build?: BuildInfo } = {}) {
   for (const reason of ['error', 'conflict', 'late']) lease.renewFailures.inc({ reason }, 0);
   for (const reason of ['error', 'history-lost']) engine.changeStreamRestarts.inc({ reason }, 0);
 
-  return { registry, http, engine, lease, mongodb };
+  return { registry, http, engine, lease, mongodb, cache };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

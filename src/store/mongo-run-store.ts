@@ -526,14 +526,20 @@ export class MongoRunStore implements RunStore {
     return pageOf(docs.map(toRun), query.limit, (r) => ({ t: r.scheduledFor.getTime(), id: r.id }));
   }
 
-  async lastClaimed(scheduleIds?: string[]): Promise<Map<string, Date>> {
+  async lastClaimed(scheduleIds?: string[], counters?: Map<string, Date>): Promise<Map<string, Date>> {
     await this.flushCounters(); // this process's own claims count too
-    const filter: Filter<CounterDoc> = scheduleIds ? { _id: { $in: scheduleIds } } : {};
-    const rows = await this.#counters
-      .find(filter, { projection: { last: 1 } })
-      .toArray()
-      .catch(rethrow);
-    const last = new Map(rows.filter((r) => r.last instanceof Date).map((r) => [r._id, r.last]));
+    let last: Map<string, Date>;
+    if (counters) {
+      const wanted = scheduleIds ? new Set(scheduleIds) : null;
+      last = new Map([...counters].filter(([id]) => wanted === null || wanted.has(id)));
+    } else {
+      const filter: Filter<CounterDoc> = scheduleIds ? { _id: { $in: scheduleIds } } : {};
+      const rows = await this.#counters
+        .find(filter, { projection: { last: 1 } })
+        .toArray()
+        .catch(rethrow);
+      last = new Map(rows.filter((r) => r.last instanceof Date).map((r) => [r._id, r.last]));
+    }
     // A latest claim that was given back has not been decided: start just before it. An
     // older released one was decided by whoever claimed after it (their catch-up started
     // before it), so it no longer moves the mark.

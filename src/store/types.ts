@@ -213,8 +213,12 @@ export interface RunStore {
   ): Promise<boolean>;
   pendingManual(limit: number): Promise<Run[]>;
   list(scheduleId: string, query: { limit: number; cursor?: string }): Promise<Page<Run>>;
-  /** The latest claimed occurrence (schedule or catch-up) of each schedule; survives run expiry. */
-  lastClaimed(scheduleIds?: string[]): Promise<Map<string, Date>>;
+  /**
+   * The latest claimed occurrence (schedule or catch-up) of each schedule; survives run expiry.
+   * `counters`: each schedule's latest claim as the caller already knows it (the schedule cache
+   * follows them); read from MongoDB when absent. Released claims are applied either way.
+   */
+  lastClaimed(scheduleIds?: string[], counters?: Map<string, Date>): Promise<Map<string, Date>>;
   /** How many occurrences were claimed to run (for maxRuns); survives run expiry. */
   claimedCount(scheduleId: string): Promise<number>;
   /**
