@@ -2,7 +2,7 @@
 // without Docker: start, stop (SIGTERM or SIGKILL), restart under the same
 // identity, and ask any of them who leads. Used by `make local-up` and by the
 // failover tests.
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { isAlive, type Managed, signal, startProcess, stopProcess, waitFor } from './processes.ts';
 import { REPO_ROOT, type StackInfo } from './stack.ts';
 
@@ -67,7 +67,7 @@ export function startReplica(
   spec: ReplicaSpec,
   opts: { entry: string; detached?: boolean; env?: Record<string, string> },
 ): Replica {
-  const proc = startProcess(spec.identity, process.execPath, [join(REPO_ROOT, opts.entry)], {
+  const proc = startProcess(spec.identity, process.execPath, [resolve(REPO_ROOT, opts.entry)], {
     logFile: spec.logFile,
     detached: opts.detached ?? false,
     env: replicaEnv(stack, spec, opts.env),

@@ -50,6 +50,9 @@ describe('the exported names (the contract dashboards and alerts rely on)', () =
     expect(names).toEqual([
       'leasecron_armed_schedules',
       'leasecron_build_info',
+      'leasecron_cache_reads_total',
+      'leasecron_cache_schedules',
+      'leasecron_cache_sync_seconds',
       'leasecron_change_stream_events_total',
       'leasecron_change_stream_lag_seconds',
       'leasecron_change_stream_restarts_total',
