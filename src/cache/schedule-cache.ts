@@ -398,7 +398,13 @@ export class ScheduleCache {
     if (e.kind === 'schedule') {
       const c = e.change;
       let changed = false;
-      if (c.kind === 'upsert') changed = this.#index.put({ ok: true, schedule: c.schedule }) === 'changed';
+      let forward: ScheduleChange = c;
+      if (c.kind === 'upsert') {
+        changed = this.#index.put({ ok: true, schedule: c.schedule }) === 'changed';
+        // the index's compact copy, which the engine keeps as it is (one copy per replica)
+        const held = this.#index.get(c.schedule.id);
+        if (changed && held?.ok) forward = { ...c, schedule: held.schedule };
+      }
       else if (c.kind === 'invalid')
         changed =
           this.#index.put({ ok: false, id: c.id, version: c.version, errors: c.errors }) === 'changed';
@@ -407,7 +413,7 @@ export class ScheduleCache {
         this.#claimed.delete(c.id);
       }
       // The engine decides by version itself; it sees every change the index took.
-      if (changed) for (const s of this.#subs) s.push(c);
+      if (changed) for (const s of this.#subs) s.push(forward);
       this.#m.streamEvent(c.kind, this.#o.commitTime?.(e) ?? c.clusterTime);
       this.#m.size(this.#index.size);
     } else if (e.kind === 'claimed') {

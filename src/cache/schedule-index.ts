@@ -221,8 +221,17 @@ export class ScheduleIndex {
     };
     if (s.description !== undefined) out.description = s.description;
     if (s.source !== undefined) out.source = s.source;
+    compacted.add(out);
     return out;
   }
 }
 
 const EMPTY_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The index's own copies: already compact and never mutated, so a reader may keep them as they are. */
+const compacted = new WeakSet<Schedule>();
+
+/** Whether `s` is a copy the index made (the engine keeps such a schedule instead of copying it). */
+export function isCompact(s: Schedule): boolean {
+  return compacted.has(s);
+}

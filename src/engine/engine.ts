@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult } from '../actions/types.ts';
+import { isCompact } from '../cache/schedule-index.ts';
 import type { Schedule } from '../schedule/schema.ts';
 import { describeProblems, type InvalidStoredSchedule } from '../schedule/stored.ts';
 import { ChangeHistoryLostError, CounterUpdateError, InvalidStoredScheduleError } from '../store/errors.ts';
@@ -74,6 +75,8 @@ const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, st
  * shared between schedules, and without what firing never reads (labels, description).
  */
 function slim(s: Schedule, shared: Map<string, object>): Schedule {
+  // The schedule cache's copy (issue 14) is compact already and shared with the API's reads.
+  if (isCompact(s)) return s;
   const intern = <T extends object>(v: T): T => {
     const key = JSON.stringify(v);
     if (key.length > 200) return v;
