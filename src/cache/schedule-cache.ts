@@ -404,8 +404,7 @@ export class ScheduleCache {
         // the index's compact copy, which the engine keeps as it is (one copy per replica)
         const held = this.#index.get(c.schedule.id);
         if (changed && held?.ok) forward = { ...c, schedule: held.schedule };
-      }
-      else if (c.kind === 'invalid')
+      } else if (c.kind === 'invalid')
         changed =
           this.#index.put({ ok: false, id: c.id, version: c.version, errors: c.errors }) === 'changed';
       else if (c.kind === 'delete') {
