@@ -9,8 +9,15 @@
 // scripts the process has loaded. Each case runs --repeat times in a fresh process; the
 // table shows medians.
 //
+// Since the schedule cache (issue 14) every replica holds every schedule: `--follower-sizes` measures
+// followers with that many stored schedules too (another replica leads the same database), and
+// the per-schedule table gives (case − the same role at 0) ÷ N for RSS and for the heap after a
+// full GC (HeapProfiler.collectGarbage through the inspector, then process.memoryUsage()).
+//
 //   node bench/memory.ts [--sizes=0,1000,10000] [--entries=src/main.ts,dist/main.js] [--repeat=3]
 //                        [--settle=5] [--node-options='--max-semi-space-size=2'] [--snapshot=false] [--follower=false] [--top=12]
+//                        [--follower-sizes=0]
+//   issue 14's figure: node bench/memory.ts --sizes=0,100000 --follower-sizes=0,100000 --entries=src/main.ts --repeat=1 --name=memory-100k
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,6 +53,8 @@ const opts = args({
   'node-options': '',
   /** also measure a follower (idle) replica per entry */
   follower: true,
+  /** stored schedules of the followers measured (each size a follower of its own leader) */
+  'follower-sizes': [0],
   /** take and summarise a heap snapshot on the first repetition of each case */
   snapshot: true,
   /** rows per heap-snapshot table */
@@ -57,6 +66,10 @@ const opts = args({
 interface Measure {
   rss: number;
   heapUsed: number;
+  /** heap used right after a full GC (HeapProfiler.collectGarbage) */
+  heapAfterGc: number;
+  /** RSS 1 s after that GC (V8 may hand back pages it no longer needs) */
+  rssAfterGc: number;
   heapTotal: number;
   external: number;
   arrayBuffers: number;
@@ -136,6 +149,17 @@ async function armed(port: number): Promise<number> {
   }
 }
 
+/** leasecron_cache_schedules, or null when the replica has no cache (before issue 14) */
+async function cached(port: number): Promise<number | null> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const m = /^leasecron_cache_schedules(?:\{[^}]*\})? (\d+)/m.exec(text);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 async function measure(r: Replica, inspectorPort: number, withSnapshot: boolean): Promise<Measure> {
   // RSS first, from /proc, before anything talks to the inspector: three samples, median.
   const samples: number[] = [];
@@ -153,9 +177,15 @@ async function measure(r: Replica, inspectorPort: number, withSnapshot: boolean)
       `({ m: process.memoryUsage(), spaces: process.getBuiltinModule('node:v8').getHeapSpaceStatistics() })`,
     );
     const space = (name: string) => v.spaces.find((s) => s.space_name === name)?.space_size ?? 0;
+    await cdp.send('HeapProfiler.collectGarbage');
+    const heapAfterGc = await cdp.evaluate<number>('process.memoryUsage().heapUsed');
+    await sleep(1000);
+    const rssAfterGc = procRss(r.pid) ?? Number.NaN;
     const out: Measure = {
       rss,
       heapUsed: v.m.heapUsed,
+      heapAfterGc,
+      rssAfterGc,
       heapTotal: v.m.heapTotal,
       external: v.m.external,
       arrayBuffers: v.m.arrayBuffers,
@@ -213,7 +243,7 @@ try {
   await installScheduleCrd(kc);
   const { client } = await connectDb(stack.info, 'memory');
   try {
-    for (const n of opts.sizes) {
+    for (const n of [...new Set([...opts.sizes, ...(opts.follower ? opts['follower-sizes'] : [])])]) {
       const db = client.db(`memory_${n}`);
       await db.dropDatabase();
       await ensureIndexes(db, { runRetentionDays: 7 });
@@ -263,7 +293,7 @@ try {
         await waitForLeader([r], { timeoutMs: 30_000 });
         const t0 = Date.now();
         while ((await armed(port)) !== n) {
-          if (Date.now() - t0 > 120_000) throw new Error(`${identity}: not ${n} armed after 120 s`);
+          if (Date.now() - t0 > 300_000) throw new Error(`${identity}: not ${n} armed after 300 s`);
           await sleep(50);
         }
         armMs = Date.now() - t0;
@@ -277,6 +307,13 @@ try {
           if (v.role === 'follower') break;
           if (v.role === 'leader') throw new Error(`${identity} leads; it should follow`);
           if (Date.now() - t0 > 30_000) throw new Error(`${identity}: no role after 30 s`);
+          await sleep(200);
+        }
+        // and, with a schedule cache, holds all N
+        for (;;) {
+          const c = await cached(port);
+          if (c === null || c >= n) break;
+          if (Date.now() - t0 > 300_000) throw new Error(`${identity}: cache holds ${c} of ${n} after 300 s`);
           await sleep(200);
         }
       }
@@ -299,24 +336,26 @@ try {
       );
     }
     if (!opts.follower) continue;
-    // Follower: another replica (from src/) holds the Lease of its own.
-    const holderLease = `memory-holder-${entry.replace(/\W/g, '-')}`;
-    const holderPort = await freePort();
-    const holder = startReplica(
-      stack.info,
-      { identity: `holder-${seq}`, port: holderPort, logFile: join(stack.dir, `holder-${seq}.log`) },
-      { entry: 'src/main.ts', env: { MONGODB_DB: 'memory_0', LEASE_NAME: holderLease } },
-    );
-    try {
-      await waitReady(holder);
-      await waitForLeader([holder], { timeoutMs: 30_000 });
-      const c: CaseResult = { entry, role: 'follower', n: 0, runs: [] };
-      for (let i = 0; i < opts.repeat; i++)
-        c.runs.push(await run(entry, 'follower', 0, holderLease, opts.snapshot && i === 0));
-      results.push(c);
-      console.log(`  ${entry} follower: RSS ${c.runs.map((m) => mib(m.rss)).join(', ')} MiB`);
-    } finally {
-      await stopReplica(holder, 'SIGTERM');
+    for (const n of opts['follower-sizes']) {
+      // Follower: another replica (from src/) holds the Lease of its own, on the same database.
+      const holderLease = `memory-holder-${entry.replace(/\W/g, '-')}-${n}`;
+      const holderPort = await freePort();
+      const holder = startReplica(
+        stack.info,
+        { identity: `holder-${seq}`, port: holderPort, logFile: join(stack.dir, `holder-${seq}.log`) },
+        { entry: 'src/main.ts', env: { MONGODB_DB: `memory_${n}`, LEASE_NAME: holderLease } },
+      );
+      try {
+        await waitReady(holder, 120_000);
+        await waitForLeader([holder], { timeoutMs: 30_000 });
+        const c: CaseResult = { entry, role: 'follower', n, runs: [] };
+        for (let i = 0; i < opts.repeat; i++)
+          c.runs.push(await run(entry, 'follower', n, holderLease, opts.snapshot && i === 0));
+        results.push(c);
+        console.log(`  ${entry} follower ${n}: RSS ${c.runs.map((m) => mib(m.rss)).join(', ')} MiB`);
+      } finally {
+        await stopReplica(holder, 'SIGTERM');
+      }
     }
   }
 } finally {
@@ -326,9 +365,11 @@ try {
 const med = (c: CaseResult, k: keyof Measure) => summarize(c.runs.map((m) => m[k] as number)).median;
 const rows = results.map((c) => [
   c.entry,
-  c.role === 'follower' ? 'follower (idle)' : `leader, ${c.n} armed`,
+  c.role === 'follower' ? `follower, ${c.n} stored` : `leader, ${c.n} armed`,
   mib(med(c, 'rss')),
   mib(med(c, 'heapUsed')),
+  mib(med(c, 'heapAfterGc')),
+  mib(med(c, 'rssAfterGc')),
   mib(med(c, 'heapTotal')),
   mib(med(c, 'newSpace')),
   mib(med(c, 'external')),
@@ -345,6 +386,8 @@ const t = table(
     'replica',
     'RSS MiB',
     'heap used',
+    'heap after GC',
+    'RSS after GC',
     'heap total',
     'of which new space',
     'external',
@@ -358,6 +401,44 @@ const t = table(
   rows,
 );
 console.log(`\n${t}`);
+// Bytes per schedule: each case against the same entry and role at 0 schedules.
+const perSchedule = results
+  .filter((c) => c.n > 0)
+  .map((c) => {
+    const zero = results.find((z) => z.entry === c.entry && z.role === c.role && z.n === 0);
+    if (!zero) return null;
+    return {
+      entry: c.entry,
+      role: c.role,
+      n: c.n,
+      rssBytes: (med(c, 'rss') - med(zero, 'rss')) / c.n,
+      rssAfterGcBytes: (med(c, 'rssAfterGc') - med(zero, 'rssAfterGc')) / c.n,
+      heapAfterGcBytes: (med(c, 'heapAfterGc') - med(zero, 'heapAfterGc')) / c.n,
+      heapUsedBytes: (med(c, 'heapUsed') - med(zero, 'heapUsed')) / c.n,
+    };
+  })
+  .filter((x) => x !== null);
+const tPer = table(
+  [
+    'entry',
+    'replica',
+    'RSS B/schedule',
+    'RSS after GC B/schedule',
+    'heap after GC B/schedule',
+    'heap used (no GC) B/schedule',
+    'target',
+  ],
+  perSchedule.map((p) => [
+    p.entry,
+    `${p.role}, ${p.n}`,
+    Math.round(p.rssBytes),
+    Math.round(p.rssAfterGcBytes),
+    Math.round(p.heapAfterGcBytes),
+    Math.round(p.heapUsedBytes),
+    `< 2,048: ${p.rssBytes < 2048 && p.heapAfterGcBytes < 2048 ? 'met' : 'MISSED'}`,
+  ]),
+);
+if (perSchedule.length > 0) console.log(`\n${tPer}`);
 for (const c of results) {
   const h = c.runs[0]?.heap;
   if (!h) continue;
@@ -388,14 +469,15 @@ const file = writeResult(
       schedules:
         'every 24h spread over the day, 20% daily crons from 100 patterns at an hour far from now; log action',
     },
-    results,
+    results: { cases: results, perSchedule },
     notes: [
+      'per schedule: (median of the case − median of the same entry and role at 0 schedules) ÷ N; heap after GC: HeapProfiler.collectGarbage, then process.memoryUsage().heapUsed',
       'RSS: /proc/<pid>/status VmRSS, median of 3 samples 0.5 s apart, --settle s after ready (follower) or all N armed (leader)',
       'heap/external/arrayBuffers: process.memoryUsage() in the replica through the inspector, right after; code space = code_space + code_large_object_space',
       'heap snapshot (first repetition): HeapProfiler.takeHeapSnapshot, summarised by bench/tools/heap-top.ts; full text in bench/results/heap/',
       'scripts: Debugger.scriptParsed for file: URLs (the modules the process compiled) and their source size',
     ],
-    table: t,
+    table: perSchedule.length > 0 ? `${t}\n\n${tPer}` : t,
   },
   startedAt,
 );

@@ -120,6 +120,46 @@ if (api) {
   }
 }
 
+// Issue 14: reads from the schedule cache against the design before it (bench/reads.ts).
+const reads = load('reads');
+if (reads) {
+  const compared = reads.results.compared as Json[];
+  for (const route of ['get', 'list', 'list-cursor']) {
+    const rs = compared.filter((r) => r.scenario === 'idle' && r.route === route && r.cache);
+    if (rs.length === 0) continue;
+    const best = rs.reduce((a, r) => (r.cache.reqPerSec > a.cache.reqPerSec ? r : a));
+    const target = route === 'get' ? 20_000 : 5_000;
+    add(
+      `API reads from the cache, ${route === 'get' ? 'GET by id' : route === 'list' ? 'list of 50' : 'list of 50 from a mid cursor'} (best of ${rs.length}: ${best.n.toLocaleString('en')} stored, ${best.connections} connections)`,
+      `> ${target.toLocaleString('en')} req/s, db near idle`,
+      `${Math.round(best.cache.reqPerSec)} req/s, p99 ${best.cache.latencyMs.p99} ms (replica ${Math.round(best.cache.replicaCpuPercent)}%, db ${Math.round(best.cache.dbCpuPercent)}% cpu); baseline ${best.baseline ? `${Math.round(best.baseline.reqPerSec)} req/s` : '–'}`,
+      best.cache.reqPerSec > target && best.cache.dbCpuPercent < 10,
+    );
+  }
+}
+
+const lag = load('cache-lag');
+if (lag) {
+  const r = lag.results;
+  add(
+    "cache lag: write sent → applied in another replica's cache",
+    'p99 < 50 ms',
+    `p50 ${ms(r.sentToApplied.median)}, p99 ${ms(r.sentToApplied.p99)} (of which the write itself p99 ${ms(r.writeMs.p99)}; ack → applied p99 ${ms(r.ackToApplied.p99)})`,
+    r.sentToApplied.p99 < 50,
+  );
+}
+
+const mem = load('memory-100k');
+if (mem?.results?.perSchedule) {
+  for (const p of mem.results.perSchedule as Json[])
+    add(
+      `memory per schedule, ${p.role} at ${p.n.toLocaleString('en')} (${p.entry})`,
+      '< 2 KiB per replica',
+      `${Math.round(p.rssBytes)} B RSS, ${Math.round(p.heapAfterGcBytes)} B heap after GC`,
+      p.rssBytes < 2048 && p.heapAfterGcBytes < 2048,
+    );
+}
+
 const burst = load('burst');
 if (burst) {
   // Targets are the batched (default) store's; the per-fire path is shown beside it.
@@ -200,7 +240,7 @@ if (opts.readme) {
   const start = '<!-- results:start -->';
   const end = '<!-- results:end -->';
   const text = readFileSync(readme, 'utf8');
-  const detail = ['failover', 'lateness', 'arming', 'propagation', 'api', 'burst']
+  const detail = ['failover', 'lateness', 'arming', 'propagation', 'api', 'burst', 'reads', 'cache-lag']
     .map((name) => [name, load(name)] as const)
     .filter(([, r]) => r)
     .map(([name, r]) => `\`node bench/${name}.ts\` (${r.date}, ${r.durationS} s):\n\n${r.table}`);
