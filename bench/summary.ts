@@ -121,9 +121,10 @@ if (api) {
 }
 
 // Issue 14: reads from the schedule cache against the design before it (bench/reads.ts).
-const reads = load('reads');
-if (reads) {
-  const compared = reads.results.compared as Json[];
+// reads.json from `node bench/reads.ts`, reads-100k.json from a run with --name=reads-100k --sizes=100000
+const readsRuns = ['reads', 'reads-100k'].map(load).filter((r) => r !== null);
+if (readsRuns.length > 0) {
+  const compared = readsRuns.flatMap((r) => r.results.compared as Json[]);
   for (const route of ['get', 'list', 'list-cursor']) {
     const rs = compared.filter((r) => r.scenario === 'idle' && r.route === route && r.cache);
     if (rs.length === 0) continue;
