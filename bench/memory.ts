@@ -442,7 +442,7 @@ if (perSchedule.length > 0) console.log(`\n${tPer}`);
 for (const c of results) {
   const h = c.runs[0]?.heap;
   if (!h) continue;
-  const label = `${c.entry} ${c.role === 'follower' ? 'follower' : `leader ${c.n}`}`;
+  const label = `${c.entry} ${c.role === 'follower' ? `follower ${c.n}` : `leader ${c.n}`}`;
   const file = join(snapDir, `${opts.name}-${label.replace(/\W+/g, '-')}.txt`);
   const lines = [
     `${label}: ${h.nodes} reachable heap nodes, ${mib(h.totalSelf)} MiB`,
