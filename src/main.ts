@@ -120,10 +120,20 @@ async function main(): Promise<void> {
     ...(config.mongodbAuth ? { auth: { ...config.mongodbAuth } } : {}),
   });
   const db = mongo.db(config.mongodbDb);
+  // A small pool of its own for the short control traffic — the fitness ping, the schedule
+  // cache's consistency ping and marker — so it never queues behind API reads or a burst of
+  // claims in the main pool (a slow answer there would make a healthy leader step down).
+  const control = new MongoClient(config.mongodbUri, {
+    appName: 'leasecron-control',
+    maxPoolSize: 4,
+    serverSelectionTimeoutMS: 5000,
+    ...(config.mongodbAuth ? { auth: { ...config.mongodbAuth } } : {}),
+  });
+  const controlDb = control.db(config.mongodbDb);
   // Every replica keeps the schedules in memory (issue 14): the API reads them from there once
   // the cache has caught up with MongoDB, and a new leader arms from there.
   const cache = new ScheduleCache({
-    source: new MongoFeedSource(db),
+    source: new MongoFeedSource(db, controlDb),
     logger,
     identity: config.podName,
     metrics: cacheMetrics(metrics),
@@ -204,7 +214,7 @@ async function main(): Promise<void> {
   // while its own ping answers, its indexes exist and its engine is not stuck failing to start;
   // each may be bad for up to the renew deadline, the patience the Lease itself gets.
   const mongoProbe = new FitnessProbe({
-    probe: () => db.command({ ping: 1 }),
+    probe: () => controlDb.command({ ping: 1 }),
     periodMs: config.retryPeriodMs,
     timeoutMs: config.renewDeadlineMs / 2,
     onChange: (ok, err) => {
@@ -389,7 +399,7 @@ async function main(): Promise<void> {
         return Promise.resolve();
       });
       await step('stopping the schedule cache', () => cache.stop());
-      await step('closing MongoDB', () => mongo.close());
+      await step('closing MongoDB', () => Promise.all([mongo.close(), control.close()]));
       logger.info('bye');
       process.exit(0);
     })();

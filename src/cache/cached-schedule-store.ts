@@ -6,7 +6,11 @@
 // each read was served.
 import type { Schedule, ScheduleInput, ScheduleSource } from '../schedule/schema.ts';
 import type { DecodedSchedule } from '../schedule/stored.ts';
-import { ChangeHistoryLostError, InvalidStoredScheduleError } from '../store/errors.ts';
+import {
+  ChangeHistoryLostError,
+  InvalidStoredScheduleError,
+  StoreUnavailableError,
+} from '../store/errors.ts';
 import type {
   ListSchedulesQuery,
   Page,
@@ -17,9 +21,20 @@ import type {
 } from '../store/types.ts';
 import type { CacheSubscription, ScheduleCache } from './schedule-cache.ts';
 
+/**
+ * Reads sent to MongoDB at once because the cache could not vouch for them. When the database
+ * is slow every waiting read times out together; without a cap they would all become database
+ * queries at the same moment and slow it further (and the leader's own writes with it).
+ */
+const MAX_FALLBACKS = 4;
+/** How long a read waits for a fallback slot before it is answered 503. */
+const FALLBACK_WAIT_MS = 1000;
+
 export class CachedScheduleStore implements ScheduleStore {
   readonly #db: ScheduleStore;
   readonly #cache: ScheduleCache;
+  #fallbacks = 0;
+  readonly #waiting: (() => void)[] = [];
 
   constructor(db: ScheduleStore, cache: ScheduleCache) {
     this.#db = db;
@@ -28,8 +43,34 @@ export class CachedScheduleStore implements ScheduleStore {
 
   // --- reads: from the cache once it has caught up ---------------------------------
 
+  /** Runs a read on MongoDB, at most MAX_FALLBACKS at a time. */
+  async #fallback<T>(read: () => Promise<T>): Promise<T> {
+    const since = performance.now();
+    while (this.#fallbacks >= MAX_FALLBACKS) {
+      const left = FALLBACK_WAIT_MS - (performance.now() - since);
+      if (left <= 0)
+        throw new StoreUnavailableError(
+          'the schedule cache is behind and MongoDB is busy with other reads that fell back to it',
+        );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiting.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.#fallbacks++;
+    try {
+      return await read();
+    } finally {
+      this.#fallbacks--;
+      this.#waiting.shift()?.();
+    }
+  }
+
   async get(id: string): Promise<Schedule | null> {
-    if ((await this.#cache.sync()) !== 'caught-up') return this.#db.get(id);
+    if ((await this.#cache.sync()) !== 'caught-up') return this.#fallback(() => this.#db.get(id));
     const e = this.#cache.get(id);
     if (e === undefined) return null;
     if (e.ok) return e.schedule;
@@ -37,22 +78,22 @@ export class CachedScheduleStore implements ScheduleStore {
   }
 
   async list(query: ListSchedulesQuery): Promise<Page<Schedule>> {
-    if ((await this.#cache.sync()) !== 'caught-up') return this.#db.list(query);
+    if ((await this.#cache.sync()) !== 'caught-up') return this.#fallback(() => this.#db.list(query));
     return this.#cache.list(query);
   }
 
   async locate(id: string): Promise<{ namespace: string; name: string | null } | null> {
-    if ((await this.#cache.sync()) !== 'caught-up') return this.#db.locate(id);
+    if ((await this.#cache.sync()) !== 'caught-up') return this.#fallback(() => this.#db.locate(id));
     const e = this.#cache.get(id);
     if (e === undefined) return null;
     if (e.ok) return { namespace: e.schedule.namespace, name: e.schedule.name };
     // where a document that is not a schedule belongs is read from the document itself
-    return this.#db.locate(id);
+    return this.#fallback(() => this.#db.locate(id));
   }
 
   async namespaces(): Promise<string[]> {
     if ((await this.#cache.sync()) !== 'caught-up' || this.#cache.invalidCount > 0)
-      return this.#db.namespaces();
+      return this.#fallback(() => this.#db.namespaces());
     return this.#cache.namespaces();
   }
 

@@ -27,6 +27,9 @@ import type { Feed, FeedEvent, FeedSource } from '../store/mongo-feed.ts';
 import type { ListSchedulesQuery, Page, ResumeToken, ScheduleChange } from '../store/types.ts';
 import { type Cached, ScheduleIndex } from './schedule-index.ts';
 
+/** After a round needed a marker, later rounds within this window skip the ping. */
+const BUSY_WINDOW_MS = 1000;
+
 export interface CacheMetrics {
   /** a change applied (kind as the engine names it), with its commit time when known */
   streamEvent(kind: ScheduleChange['kind'] | 'claimed' | 'mark', clusterTime: Date | undefined): void;
@@ -119,7 +122,7 @@ class Subscription implements CacheSubscription {
 export class ScheduleCache {
   readonly #o: ScheduleCacheOptions;
   readonly #m: CacheMetrics;
-  readonly #index = new ScheduleIndex();
+  #index = new ScheduleIndex();
   /** schedule id → its latest claimed occurrence (epoch ms) */
   readonly #claimed = new Map<string, number>();
   readonly #subs = new Set<Subscription>();
@@ -135,9 +138,11 @@ export class ScheduleCache {
   #proven = 0n;
   #waiters: Waiter[] = [];
   /** the sync round on the wire, and the one that will follow it */
-  #round: Promise<boolean> | null = null;
-  #nextRound: Promise<boolean> | null = null;
+  #round: Promise<SyncResult> | null = null;
+  #nextRound: Promise<SyncResult> | null = null;
   #markSeq = 0;
+  /** when the last round had to write a marker (performance.now()) */
+  #lastMarkAt = Number.NEGATIVE_INFINITY;
   readonly #markPrefix = randomUUID();
 
   constructor(options: ScheduleCacheOptions) {
@@ -239,7 +244,7 @@ export class ScheduleCache {
     if (!this.#loaded) return 'not-ready';
     // A round already on the wire may have read the database's time before this call: only a
     // round that starts after it proves anything for it. Share the next one.
-    let round: Promise<boolean>;
+    let round: Promise<SyncResult>;
     if (this.#round === null) round = this.#startRound();
     else {
       this.#nextRound ??= this.#round.then(
@@ -255,7 +260,7 @@ export class ScheduleCache {
     try {
       return await Promise.race([
         round.then(
-          (ok): SyncResult => (ok ? 'caught-up' : 'error'),
+          (r): SyncResult => r,
           (): SyncResult => 'error',
         ),
         timeout,
@@ -265,7 +270,7 @@ export class ScheduleCache {
     }
   }
 
-  #startRound(): Promise<boolean> {
+  #startRound(): Promise<SyncResult> {
     this.#nextRound = null;
     const round = this.#runRound().finally(() => {
       if (this.#round === round) this.#round = null;
@@ -274,42 +279,59 @@ export class ScheduleCache {
     return round;
   }
 
-  async #runRound(): Promise<boolean> {
-    let at: bigint | null;
+  /**
+   * One consistency round, bounded as a whole by the sync timeout (a ping or a marker write
+   * that hangs must not hold every later round). False when it could not show the cache has
+   * caught up.
+   */
+  async #runRound(): Promise<SyncResult> {
+    const budgetMs = this.#o.syncTimeoutMs ?? 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), budgetMs);
+    });
+    const marks: string[] = [];
     try {
-      at = await this.#o.source.clusterTime();
-    } catch {
-      return false;
+      return await Promise.race([
+        this.#prove(marks).then((ok): SyncResult => (ok ? 'caught-up' : 'error')),
+        expired,
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (marks.length > 0)
+        this.#waiters = this.#waiters.filter((w) => w.mark === null || !marks.includes(w.mark));
     }
-    if (!this.#running) return false;
-    if (at !== null && (at <= this.#proven || at <= this.#position)) {
-      if (at > this.#proven) this.#proven = at;
-      return true;
+  }
+
+  async #prove(marks: string[]): Promise<boolean> {
+    let at: bigint | null = null;
+    // While the database keeps moving (a busy leader writes runs all the time), a ping would
+    // only say "write a marker": go straight to the marker for a second after one was needed.
+    const busy = performance.now() - this.#lastMarkAt < BUSY_WINDOW_MS;
+    if (!busy) {
+      try {
+        at = await this.#o.source.clusterTime();
+      } catch {
+        return false;
+      }
+      if (!this.#running) return false;
+      if (at !== null && (at <= this.#proven || at <= this.#position)) {
+        if (at > this.#proven) this.#proven = at;
+        return true;
+      }
     }
     // The database has moved on since the stream last proved itself: either the stream
     // brings a change at or after `at`, or the marker written now comes back through it.
+    this.#lastMarkAt = performance.now();
     const mark = `${this.#markPrefix}:${++this.#markSeq}`;
+    marks.push(mark);
     const reached = new Promise<void>((resolve) => this.#waiters.push({ at, mark, resolve }));
     try {
       await this.#o.source.mark(this.#o.identity, mark);
     } catch {
-      this.#waiters = this.#waiters.filter((w) => w.mark !== mark);
       return false;
     }
-    // A marker the stream never carries back (it reloaded meanwhile, or stalls) must not hold
-    // every later round: this one gives up after the read timeout and the next starts afresh.
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([
-      reached.then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.#o.syncTimeoutMs ?? 1000);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!inTime) {
-      this.#waiters = this.#waiters.filter((w) => w.mark !== mark);
-      return false;
-    }
+    await reached;
     if (at !== null && at > this.#proven) this.#proven = at;
     return this.#running;
   }
@@ -375,13 +397,14 @@ export class ScheduleCache {
     }
     this.#feed = feed;
     this.#token = feed.resumeToken;
-    const [claimed, docs] = await Promise.all([
+    const [claimed, index] = await Promise.all([
       this.#o.source.claimed(),
-      collect(this.#o.source.schedules()),
+      ScheduleIndex.load(this.#o.source.schedules()),
     ]);
     if (!this.#running) return;
     const reload = this.#loaded;
-    this.#index.replaceAll(docs);
+    // Reads go on from the old index until the new one is complete.
+    this.#index = index;
     this.#claimed.clear();
     for (const [id, at] of claimed) this.#claimed.set(id, at.getTime());
     this.#m.size(this.#index.size);
@@ -426,10 +449,4 @@ export class ScheduleCache {
     if (e.at !== null && e.at > this.#position) this.#position = e.at;
     this.#wakeWaiters(e.kind === 'mark' ? e.mark : null);
   }
-}
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
 }

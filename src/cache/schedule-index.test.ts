@@ -132,4 +132,18 @@ describe('ScheduleIndex', () => {
     expect(a.schedule.description).toBe('hello');
     expect(a.schedule.labels).toEqual({ x: '1' });
   });
+
+  it('load builds from a snapshot read in batches, in list order, invalid documents kept as such', async () => {
+    async function* docs() {
+      yield ok(schedule('b', { createdAt: new Date(3) }));
+      yield { ok: false as const, id: 'x', version: 1, errors: [] };
+      yield ok(schedule('a', { createdAt: new Date(5) }));
+      yield ok(schedule('c', { createdAt: new Date(1) }));
+    }
+    const ix = await ScheduleIndex.load(docs());
+    expect(ids(ix.list({ limit: 10 }))).toEqual(['c', 'b', 'a']);
+    expect(ix.get('x')).toMatchObject({ ok: false });
+    expect(ix.size).toBe(4);
+    expect(ix.idByName('default', 'n-a')).toBe('a');
+  });
 });

@@ -68,9 +68,15 @@ interface CounterDoc {
 
 export class MongoFeedSource implements FeedSource {
   readonly #db: Db;
+  readonly #control: Db;
 
-  constructor(db: Db) {
+  /**
+   * `control`: where the ping and the marker go; a client of their own keeps them from queueing
+   * behind the API's and the engine's work in the main pool (default: `db`).
+   */
+  constructor(db: Db, control: Db = db) {
     this.#db = db;
+    this.#control = control;
   }
 
   async open(resumeAfter: ResumeToken | null): Promise<Feed> {
@@ -120,14 +126,16 @@ export class MongoFeedSource implements FeedSource {
   }
 
   async clusterTime(): Promise<bigint | null> {
-    const reply = await this.#db.command({ ping: 1 }).catch(rethrow);
+    const reply = await this.#control.command({ ping: 1 }).catch(rethrow);
     return timestampToBigInt(reply.operationTime as Timestamp | undefined);
   }
 
   async mark(holder: string, mark: string): Promise<void> {
-    await this.#db
+    await this.#control
       .collection<MarkDoc>(MARKS)
-      .updateOne({ _id: holder }, { $set: { mark, at: new Date() } }, { upsert: true })
+      // a replace (not an update): its change event carries the document, so the server does
+      // not look it up again for every stream that follows the database
+      .replaceOne({ _id: holder }, { mark, at: new Date() }, { upsert: true })
       .catch(rethrow);
   }
 }

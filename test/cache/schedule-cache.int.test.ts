@@ -240,6 +240,9 @@ describe('schedule cache: following MongoDB', () => {
       const read = await slow.store.get(s.id); // the cache still holds version 1
       expect(read?.version).toBe(replaced.version);
       expect(read?.description).toBe('new');
+      // many at once go to MongoDB a few at a time, and each still gets the new version
+      const many = await Promise.all(Array.from({ length: 12 }, () => slow.store.get(s.id)));
+      expect(many.map((m) => m?.version)).toEqual(many.map(() => replaced.version));
       slow.source.stalled = false;
       await until('the stalled cache caught up', async () => (await slow.cache.sync()) === 'caught-up');
       expect(slow.cache.get(s.id)).toMatchObject({ ok: true, schedule: { version: replaced.version } });
