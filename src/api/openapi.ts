@@ -361,6 +361,35 @@ function opsPaths(): Record<string, Record<string, Operation>> {
         responses: { 200: { description: 'HTML.', content: text('text/html') } },
       }),
     },
+    '/': {
+      get: open({
+        operationId: 'console',
+        summary: 'The web console (schedules, upcoming fires, runs, cluster)',
+        description:
+          'A static page; the data it shows comes from /api/v1 with the bearer token entered in it, kept in the browser tab only.',
+        responses: { 200: { description: 'HTML.', content: text('text/html') } },
+      }),
+    },
+    '/console/{file}': {
+      get: open({
+        operationId: 'consoleAsset',
+        summary: "The console's scripts and stylesheet",
+        parameters: [
+          {
+            name: 'file',
+            in: 'path',
+            required: true,
+            description: 'A file the console page loads, e.g. main.js.',
+            schema: { type: 'string', examples: ['main.js'] },
+          },
+        ],
+        responses: {
+          200: { description: 'JavaScript or CSS.', content: text('text/javascript') },
+          304: { description: 'Unchanged since the ETag sent as If-None-Match.' },
+          ...problemResponse(404, 'No such file.'),
+        },
+      }),
+    },
   };
 }
 
