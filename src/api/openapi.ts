@@ -2,9 +2,11 @@
 // that validate requests (schedule bodies) and describe responses, so docs and
 // behaviour cannot drift. The operation list here is also what /docs renders.
 import { scheduleJsonSchemas } from '../schedule/schema.ts';
+import { SCHEDULE_EXAMPLES } from './examples.ts';
 import { type JsonSchema, jsonSchemaOf, toComponents } from './json-schema.ts';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './params.ts';
 import { PROBLEM_TYPES, type ProblemStatus, problemType } from './problem.ts';
+import { nameScheduleComponents } from './schema-names.ts';
 import { ClusterStatusSchema, HealthSchema, ProblemSchema, RunResponseSchema } from './schemas.ts';
 
 export interface Parameter {
@@ -23,7 +25,13 @@ export interface Operation {
   description?: string;
   tags: string[];
   parameters?: Parameter[];
-  requestBody?: { required: boolean; content: Record<string, { schema: JsonSchema }> };
+  requestBody?: {
+    required: boolean;
+    content: Record<
+      string,
+      { schema: JsonSchema; examples?: Record<string, { summary: string; value: unknown }> }
+    >;
+  };
   responses: Record<string, { description: string; headers?: JsonSchema; content?: JsonSchema }>;
   security?: Record<string, string[]>[];
 }
@@ -107,7 +115,10 @@ const etag = {
 };
 const scheduleOk = (description: string) => ({ description, headers: etag, content: json('Schedule') });
 
-const scheduleBody = { required: true, content: json('ScheduleInput') };
+const scheduleBody = {
+  required: true,
+  content: { 'application/json': { schema: ref('ScheduleInput'), examples: SCHEDULE_EXAMPLES } },
+};
 const patchBody = {
   required: true,
   content: {
@@ -407,22 +418,24 @@ function schemas(): Record<string, JsonSchema> {
     required: ['items', 'nextCursor'],
     additionalProperties: false,
   });
-  return toComponents({
-    ScheduleInput: ScheduleInput as JsonSchema,
-    Schedule: Schedule as JsonSchema,
-    SchedulePatch: {
-      type: 'object',
-      description:
-        'JSON merge patch (RFC 7396) of a ScheduleInput: members replace, objects merge, null removes a member (it returns to its default). The result must be a valid ScheduleInput. To switch schedule kinds, null the old keys: {"schedule": {"cron": null, "every": "1m"}}.',
-      examples: [{ paused: true }, { labels: { team: 'b' } }],
-    },
-    SchedulePage: page('Schedule'),
-    Run: jsonSchemaOf(RunResponseSchema),
-    RunPage: page('Run'),
-    Problem: jsonSchemaOf(ProblemSchema),
-    ClusterStatus: jsonSchemaOf(ClusterStatusSchema),
-    Health: jsonSchemaOf(HealthSchema),
-  });
+  return nameScheduleComponents(
+    toComponents({
+      ScheduleInput: ScheduleInput as JsonSchema,
+      Schedule: Schedule as JsonSchema,
+      SchedulePatch: {
+        type: 'object',
+        description:
+          'JSON merge patch (RFC 7396) of a ScheduleInput: members replace, objects merge, null removes a member (it returns to its default). The result must be a valid ScheduleInput. To switch schedule kinds, null the old keys: {"schedule": {"cron": null, "every": "1m"}}.',
+        examples: [{ paused: true }, { labels: { team: 'b' } }],
+      },
+      SchedulePage: page('Schedule'),
+      Run: jsonSchemaOf(RunResponseSchema),
+      RunPage: page('Run'),
+      Problem: jsonSchemaOf(ProblemSchema),
+      ClusterStatus: jsonSchemaOf(ClusterStatusSchema),
+      Health: jsonSchemaOf(HealthSchema),
+    }),
+  );
 }
 
 const problemTypesText = Object.entries(PROBLEM_TYPES)
