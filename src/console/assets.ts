@@ -1,7 +1,8 @@
 // The files the console's page loads, read once into memory. Built (dist/console/web/*.js, what
 // the image ships) they are served as compiled; run from source (tests, `node src/main.ts`) the
 // web/*.ts files are type-stripped by Node itself, so no build step stands between an edit and
-// a test. croner is served from the production dependency the scheduler itself uses.
+// a test (Node prints one ExperimentalWarning for module.stripTypeScriptTypes then; a built
+// replica never calls it). croner is served from the production dependency the scheduler itself uses.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { stripTypeScriptTypes } from 'node:module';

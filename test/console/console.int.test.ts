@@ -95,7 +95,7 @@ describe.skipIf(!CHROMIUM)('the web console in Chromium', () => {
     await page.locator('h1', { hasText: s.name }).waitFor({ timeout: 10_000 });
   }
 
-  it('asks for the token, creates schedules, shows runs, pauses, triggers and deletes', {
+  it('asks for the token, creates and edits schedules, shows runs, pauses, triggers and deletes', {
     timeout: 180_000,
   }, async () => {
     const page = await browser!.newPage({ viewport: { width: 1200, height: 900 } });
@@ -151,6 +151,15 @@ describe.skipIf(!CHROMIUM)('the web console in Chromium', () => {
       timezone: 'Europe/Berlin',
       labels: 'team=reports',
     });
+
+    // Edit (a PUT with If-Match): the form loads the schedule, the page shows the change.
+    await page.click('[data-action=edit]');
+    await expect.poll(() => page.inputValue('#f-expression'), { timeout: 10_000 }).toBe('0 30 2 * * *');
+    expect(await page.locator('#f-namespace').isDisabled()).toBe(true);
+    await page.fill('#f-expression', '0 45 2 * * *');
+    await page.click('#save');
+    await page.locator('dd[data-field=expression]', { hasText: '0 45 2 * * *' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('dd[data-field=version]').textContent()).toBe('2');
 
     // Pause, then trigger (with confirmation): the manual run appears.
     await page.goto(everyUrl);

@@ -125,6 +125,8 @@ describe('the schedule form', () => {
       expression: '2026-12-01T10:00:00Z,\n2026-12-02T10:00:00Z',
     };
     const { body } = bodyFromForm({ ...v, graceSeconds: 'soon', maxRuns: '' }, null);
+    expect(body).not.toHaveProperty('namespace'); // the API's default
+    expect(bodyFromForm({ ...v, namespace: ' team-a ' }, null).body.namespace).toBe('team-a');
     expect(body.schedule).toEqual({ at: ['2026-12-01T10:00:00Z', '2026-12-02T10:00:00Z'] });
     expect(body.misfire).toEqual({ policy: 'fireOnce', graceSeconds: 'soon' });
     expect(body.maxRuns).toBeNull();

@@ -5,6 +5,8 @@ import type { FieldError, Schedule } from './types.ts';
 
 export interface FormValues {
   name: string;
+  /** empty: the API's default (the caller's namespace, else `default`); fixed once created */
+  namespace: string;
   kind: 'cron' | 'every' | 'at';
   expression: string;
   timezone: string;
@@ -22,6 +24,7 @@ export interface FormValues {
 /** The form's inputs, one per top-level member of the body; errors are shown under these. */
 export const FORM_FIELDS = [
   'name',
+  'namespace',
   'schedule',
   'action',
   'concurrency',
@@ -54,6 +57,7 @@ export const ACTION_TEMPLATES: Record<string, unknown> = {
 export function emptyForm(): FormValues {
   return {
     name: '',
+    namespace: '',
     kind: 'every',
     expression: '30s',
     timezone: '',
@@ -73,6 +77,7 @@ export function formFromSchedule(s: Schedule): FormValues {
   const spec = s.schedule;
   return {
     name: s.name,
+    namespace: s.namespace ?? '',
     kind: 'cron' in spec ? 'cron' : 'every' in spec ? 'every' : 'at',
     expression: 'cron' in spec ? spec.cron : 'every' in spec ? spec.every : spec.at.join('\n'),
     timezone: 'cron' in spec ? (spec.timezone ?? '') : '',
@@ -105,6 +110,7 @@ export function bodyFromForm(
   for (const f of SERVER_FIELDS) delete body[f];
   const errors: FieldError[] = [];
   body.name = v.name.trim();
+  if (v.namespace.trim() !== '') body.namespace = v.namespace.trim();
   const expression = v.expression.trim();
   body.schedule =
     v.kind === 'cron'

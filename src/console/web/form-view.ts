@@ -29,6 +29,7 @@ export function formView(main: HTMLElement, ctx: Ctx, id: string | null): View {
 
   const f = {
     name: input('name', { placeholder: 'nightly-report' }),
+    namespace: input('namespace', { placeholder: 'empty: your own, else default' }),
     kind: select('kind', ['cron', 'every', 'at']),
     expression: input('expression', {
       placeholder: '0 30 2 * * * · 30s · 2026-12-01T10:00:00Z',
@@ -52,6 +53,8 @@ export function formView(main: HTMLElement, ctx: Ctx, id: string | null): View {
 
   const fill = (v: FormValues) => {
     f.name.value = v.name;
+    f.namespace.value = v.namespace;
+    f.namespace.disabled = id !== null;
     f.kind.value = v.kind;
     f.expression.value = v.expression;
     f.timezone.value = v.timezone;
@@ -70,6 +73,7 @@ export function formView(main: HTMLElement, ctx: Ctx, id: string | null): View {
   };
   const values = (): FormValues => ({
     name: f.name.value,
+    namespace: f.namespace.value,
     kind: f.kind.value as FormValues['kind'],
     expression: f.expression.value,
     timezone: f.timezone.value,
@@ -98,6 +102,8 @@ export function formView(main: HTMLElement, ctx: Ctx, id: string | null): View {
     { class: 'form', id: 'schedule-form', novalidate: true },
     h('label', { for: 'f-name' }, 'Name'),
     h('div', {}, f.name, slot('name')),
+    h('label', { for: 'f-namespace' }, 'Namespace'),
+    h('div', {}, f.namespace, slot('namespace')),
     h('label', { for: 'f-expression' }, 'When'),
     h('div', {}, f.kind, ' ', f.expression, ' ', f.timezone, slot('schedule')),
     h('label', { for: 'f-action' }, 'Action'),

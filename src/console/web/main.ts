@@ -52,6 +52,14 @@ const ctx: Ctx = {
 };
 
 let view: View | null = null;
+/** The refresh under way, so a slow API gets no second request stacked on the first. */
+let refreshing: Promise<void> | null = null;
+const refresh = (): void => {
+  if (!view || refreshing) return;
+  refreshing = view.refresh().finally(() => {
+    refreshing = null;
+  });
+};
 
 async function route(): Promise<void> {
   const hash = location.hash || '#/';
@@ -84,6 +92,6 @@ document.getElementById('token-clear')!.addEventListener('click', () => {
 
 window.addEventListener('hashchange', () => void route());
 setInterval(() => {
-  if (document.visibilityState === 'visible') void view?.refresh();
+  if (document.visibilityState === 'visible') refresh();
 }, REFRESH_MS);
 void route();

@@ -195,6 +195,7 @@ export function scheduleView(main: HTMLElement, ctx: Ctx, id: string): View {
           summary,
           ...(
             [
+              ['Namespace', s.namespace ?? '—'],
               ['Kind', kindOf(s.schedule)],
               ['Expression', expressionOf(s.schedule, 5)],
               ['Zone', zoneOf(s.schedule)],
