@@ -418,24 +418,22 @@ function schemas(): Record<string, JsonSchema> {
     required: ['items', 'nextCursor'],
     additionalProperties: false,
   });
-  return nameScheduleComponents(
-    toComponents({
-      ScheduleInput: ScheduleInput as JsonSchema,
-      Schedule: Schedule as JsonSchema,
-      SchedulePatch: {
-        type: 'object',
-        description:
-          'JSON merge patch (RFC 7396) of a ScheduleInput: members replace, objects merge, null removes a member (it returns to its default). The result must be a valid ScheduleInput. To switch schedule kinds, null the old keys: {"schedule": {"cron": null, "every": "1m"}}.',
-        examples: [{ paused: true }, { labels: { team: 'b' } }],
-      },
-      SchedulePage: page('Schedule'),
-      Run: jsonSchemaOf(RunResponseSchema),
-      RunPage: page('Run'),
-      Problem: jsonSchemaOf(ProblemSchema),
-      ClusterStatus: jsonSchemaOf(ClusterStatusSchema),
-      Health: jsonSchemaOf(HealthSchema),
-    }),
-  );
+  return toComponents({
+    ScheduleInput: ScheduleInput as JsonSchema,
+    Schedule: Schedule as JsonSchema,
+    SchedulePatch: {
+      type: 'object',
+      description:
+        'JSON merge patch (RFC 7396) of a ScheduleInput: members replace, objects merge, null removes a member (it returns to its default). The result must be a valid ScheduleInput. To switch schedule kinds, null the old keys: {"schedule": {"cron": null, "every": "1m"}}.',
+      examples: [{ paused: true }, { labels: { team: 'b' } }],
+    },
+    SchedulePage: page('Schedule'),
+    Run: jsonSchemaOf(RunResponseSchema),
+    RunPage: page('Run'),
+    Problem: jsonSchemaOf(ProblemSchema),
+    ClusterStatus: jsonSchemaOf(ClusterStatusSchema),
+    Health: jsonSchemaOf(HealthSchema),
+  });
 }
 
 const problemTypesText = Object.entries(PROBLEM_TYPES)
@@ -458,7 +456,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     ],
     paths: { ...apiPaths(), ...namespacedPaths(apiPaths()), ...opsPaths() },
     components: {
-      schemas: schemas(),
+      schemas: nameScheduleComponents(schemas()),
       securitySchemes: {
         bearerAuth: {
           type: 'http',
