@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Provisions the real test stack (kube-apiserver + etcd, and a MongoDB-protocol
 # server when none is given) into a cache folder outside git, Debian's libfaketime, the helm
-# binary that test/deploy/helm.int.test.ts lints and renders the chart with, and promtool (the
-# alert rules' checks, test/monitoring/).
+# binary that test/deploy/helm.int.test.ts lints and renders the chart with, promtool (the
+# alert rules' checks, test/monitoring/) and Debian's chromium (the console's browser test).
 # Builds once; later runs find the stamp files and return at once.
 #
 #   LEASECRON_CACHE     cache folder (default: $HOME/.cache/leasecron)
 #   KUBEBUILDER_ASSETS  folder with kube-apiserver and etcd: used as is, nothing built
 #   MONGODB_URI         a real replica set: no MongoDB server is provisioned
 #   LEASECRON_HELM      a helm binary (v3 or v4): used as is, nothing built
+#   LEASECRON_CHROMIUM  a Chromium binary for the console's browser test: used as is
 set -euo pipefail
 
 K8S_VERSION="${LEASECRON_K8S_VERSION:-v1.37.2}"
@@ -119,6 +120,25 @@ provision_faketime() {
     die "apt-get install libfaketime failed"
 }
 
+# Chromium drives the console's browser test (test/console/, with playwright-core pointed at this
+# binary: nothing is downloaded when the tests run). Debian's package, installed once; a machine
+# without apt-get is told so and the browser test says it skipped, loudly.
+provision_chromium() {
+  local bin
+  for bin in "${LEASECRON_CHROMIUM:-}" /usr/bin/chromium /usr/bin/chromium-browser; do
+    if [[ -n "$bin" && -x "$bin" ]]; then log "chromium: $bin"; return; fi
+  done
+  if ! command -v apt-get >/dev/null; then
+    log "chromium: not installed and no apt-get here; the console's browser test will skip (set LEASECRON_CHROMIUM)"
+    return
+  fi
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  log "chromium: installing Debian's chromium"
+  { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >&2 ||
+    die "apt-get install chromium failed"
+}
+
 # helm from the Go module proxy (helm.sh/helm/v3 has no replace directives, so `go install
 # module@version` builds it as released), with the version stamped in as helm's own release does.
 provision_helm() {
@@ -195,6 +215,7 @@ case "${1:-all}" in
   faketime) provision_faketime ;;
   helm) provision_helm ;;
   promtool) provision_promtool ;;
-  all) provision_mongo; provision_faketime; provision_kube; provision_helm; provision_promtool ;;
-  *) die "usage: $0 [all|kube|mongo|faketime|helm|promtool]" ;;
+  chromium) provision_chromium ;;
+  all) provision_mongo; provision_faketime; provision_chromium; provision_kube; provision_helm; provision_promtool ;;
+  *) die "usage: $0 [all|kube|mongo|faketime|chromium|helm|promtool]" ;;
 esac

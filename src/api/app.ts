@@ -1,6 +1,7 @@
 // The HTTP API as a Hono app built from its dependencies: no server, no globals, so
 // tests call app.request() in-process and main.ts serves it with @hono/node-server.
 import { Hono } from 'hono';
+import { CONSOLE_PATHS, registerConsoleRoutes } from '../console/routes.ts';
 import { authenticate } from './auth.ts';
 import { dbDeadline } from './deadline.ts';
 import { renderDocsPage } from './docs-page.ts';
@@ -44,6 +45,7 @@ const ALLOWED: Record<string, string[]> = {
   '/metrics': ['GET', 'HEAD'],
   '/openapi.json': ['GET', 'HEAD'],
   '/docs': ['GET', 'HEAD'],
+  ...Object.fromEntries(CONSOLE_PATHS.map((path) => [path, ['GET', 'HEAD']])),
 };
 
 export function createApp(deps: ApiDeps): Hono<AppEnv> {
@@ -67,6 +69,7 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
     c.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
     return c.html(docs);
   });
+  registerConsoleRoutes(app);
   registerClusterRoutes(app, deps);
   registerScheduleRoutes(app, deps);
   registerRunRoutes(app, deps);

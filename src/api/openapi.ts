@@ -2,9 +2,11 @@
 // that validate requests (schedule bodies) and describe responses, so docs and
 // behaviour cannot drift. The operation list here is also what /docs renders.
 import { scheduleJsonSchemas } from '../schedule/schema.ts';
+import { SCHEDULE_EXAMPLES } from './examples.ts';
 import { type JsonSchema, jsonSchemaOf, toComponents } from './json-schema.ts';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './params.ts';
 import { PROBLEM_TYPES, type ProblemStatus, problemType } from './problem.ts';
+import { nameScheduleComponents } from './schema-names.ts';
 import { ClusterStatusSchema, HealthSchema, ProblemSchema, RunResponseSchema } from './schemas.ts';
 
 export interface Parameter {
@@ -23,7 +25,13 @@ export interface Operation {
   description?: string;
   tags: string[];
   parameters?: Parameter[];
-  requestBody?: { required: boolean; content: Record<string, { schema: JsonSchema }> };
+  requestBody?: {
+    required: boolean;
+    content: Record<
+      string,
+      { schema: JsonSchema; examples?: Record<string, { summary: string; value: unknown }> }
+    >;
+  };
   responses: Record<string, { description: string; headers?: JsonSchema; content?: JsonSchema }>;
   security?: Record<string, string[]>[];
 }
@@ -107,7 +115,10 @@ const etag = {
 };
 const scheduleOk = (description: string) => ({ description, headers: etag, content: json('Schedule') });
 
-const scheduleBody = { required: true, content: json('ScheduleInput') };
+const scheduleBody = {
+  required: true,
+  content: { 'application/json': { schema: ref('ScheduleInput'), examples: SCHEDULE_EXAMPLES } },
+};
 const patchBody = {
   required: true,
   content: {
@@ -361,6 +372,35 @@ function opsPaths(): Record<string, Record<string, Operation>> {
         responses: { 200: { description: 'HTML.', content: text('text/html') } },
       }),
     },
+    '/': {
+      get: open({
+        operationId: 'console',
+        summary: 'The web console (schedules, upcoming fires, runs, cluster)',
+        description:
+          'A static page; the data it shows comes from /api/v1 with the bearer token entered in it, kept in the browser tab only.',
+        responses: { 200: { description: 'HTML.', content: text('text/html') } },
+      }),
+    },
+    '/console/{file}': {
+      get: open({
+        operationId: 'consoleAsset',
+        summary: "The console's scripts and stylesheet",
+        parameters: [
+          {
+            name: 'file',
+            in: 'path',
+            required: true,
+            description: 'A file the console page loads, e.g. main.js.',
+            schema: { type: 'string', examples: ['main.js'] },
+          },
+        ],
+        responses: {
+          200: { description: 'JavaScript or CSS.', content: text('text/javascript') },
+          304: { description: 'Unchanged since the ETag sent as If-None-Match.' },
+          ...problemResponse(404, 'No such file.'),
+        },
+      }),
+    },
   };
 }
 
@@ -416,7 +456,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     ],
     paths: { ...apiPaths(), ...namespacedPaths(apiPaths()), ...opsPaths() },
     components: {
-      schemas: schemas(),
+      schemas: nameScheduleComponents(schemas()),
       securitySchemes: {
         bearerAuth: {
           type: 'http',

@@ -302,7 +302,7 @@ describe('OpenAPI', () => {
       );
       expect(probe.status, route).toBe(405);
     }
-    expect(documented.length).toBe(16 + 10); // the 10 schedule operations again under /api/v1/namespaces/{namespace}/;
+    expect(documented.length).toBe(18 + 10); // the 10 schedule operations again under /api/v1/namespaces/{namespace}/;
   });
 
   it('/docs is HTML built from the document, with no external resources', async () => {
