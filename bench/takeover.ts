@@ -155,13 +155,16 @@ async function size(
     replicas = [0, 1, 2].map(start);
     await Promise.all(replicas.map((r) => waitReady(r, 300_000)));
     const first = await waitForLeader(replicas, { timeoutMs: 300_000 });
-    await waitForFires(db, first.view.identity, t0, Math.min(20, opts.rate));
+    // At a cold start a replica may win the Lease and hand it over (its MongoDB ping too slow
+    // while three replicas load their caches): wait for fires by whoever ends up leading.
+    await waitForFires(db, t0, Math.min(20, opts.rate));
+    const steady = await waitForLeader(replicas, { timeoutMs: 60_000 });
     console.log(
-      `  ${first.view.identity} leads; armed in ${armingMs(first.leader.logFile, t0)} ms from a cold start`,
+      `  ${first.view.identity} won first, ${steady.view.identity} leads; armed in ${armingMs(steady.leader.logFile, t0)} ms from a cold start`,
     );
     await sleep(3000); // followers' caches warm, steady firing
     for (const r of replicas)
-      rssMiB[r.identity === first.view.identity ? 'leader' : 'follower'] = mib(procRss(r.pid) ?? 0);
+      rssMiB[r.identity === steady.view.identity ? 'leader' : 'follower'] = mib(procRss(r.pid) ?? 0);
     for (const [i, signal] of plan.entries()) {
       const { leader } = await waitForLeader(replicas, { timeoutMs: 60_000 });
       const others = replicas.filter((r) => r !== leader);
@@ -200,16 +203,16 @@ async function size(
   }
 }
 
-async function waitForFires(db: Db, leader: string, since: number, count: number): Promise<void> {
+async function waitForFires(db: Db, since: number, count: number): Promise<void> {
   const deadline = Date.now() + 300_000;
   while (Date.now() < deadline) {
     const k = await db
       .collection('runs')
-      .countDocuments({ leader, firedAt: { $gt: new Date(since) } }, { limit: count });
+      .countDocuments({ firedAt: { $gt: new Date(since) } }, { limit: count });
     if (k >= count) return;
     await sleep(200);
   }
-  throw new Error(`${leader} fired fewer than ${count} times within 300 s`);
+  throw new Error(`fewer than ${count} fires within 300 s`);
 }
 
 async function judge(
