@@ -162,7 +162,10 @@ async function size(
     console.log(
       `  ${first.view.identity} won first, ${steady.view.identity} leads; armed in ${armingMs(steady.leader.logFile, t0)} ms from a cold start`,
     );
-    await sleep(3000); // followers' caches warm, steady firing
+    // A cold start catches up what fell due while the replicas loaded (thousands of fires at
+    // 100,000): fail over only once the leader fires on time again, and the followers are warm.
+    await waitSteady(db, 180_000);
+    await sleep(3000);
     for (const r of replicas)
       rssMiB[r.identity === steady.view.identity ? 'leader' : 'follower'] = mib(procRss(r.pid) ?? 0);
     for (const [i, signal] of plan.entries()) {
@@ -176,6 +179,8 @@ async function size(
       const restarted = startReplica(stack, leader, { entry: build.entry, env });
       replicas = replicas.map((r) => (r.identity === leader.identity ? restarted : r));
       await Promise.all([waitReady(restarted, 300_000), sleep(opts.settle * 1000)]);
+      // judge only once the takeover window can have closed, and the next leader is steady again
+      await waitSteady(db, 180_000);
       const nextReplica = replicas.find((r) => r.identity === next.view.identity)!;
       const f = await judge(db, anchors, periodMs, {
         build: build.name,
@@ -201,6 +206,20 @@ async function size(
     await db.dropDatabase().catch(() => {});
     await client.close();
   }
+}
+
+/** Until the runs fired in the last 2 s were all on time (at most ON_TIME_MS late). */
+async function waitSteady(db: Db, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const recent = await db
+      .collection('runs')
+      .find({ firedAt: { $gt: new Date(Date.now() - 2000) } }, { projection: { latenessMs: 1 } })
+      .toArray();
+    if (recent.length > 0 && recent.every((r) => (r.latenessMs ?? Infinity) <= ON_TIME_MS)) return;
+    await sleep(500);
+  }
+  console.log(`  (not steady within ${timeoutMs / 1000} s: going on)`);
 }
 
 async function waitForFires(db: Db, since: number, count: number): Promise<void> {
