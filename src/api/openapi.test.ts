@@ -1,6 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { renderDocsPage } from './docs-page.ts';
+import { parseIfMatch } from './if-match.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 
 const doc = buildOpenApiDocument();
@@ -47,5 +48,71 @@ describe('OpenAPI document', () => {
     expect(html).toContain('/openapi.json');
     expect(html).toContain('createSchedule');
     expect(html).not.toMatch(/<script|https?:\/\//i);
+  });
+
+  // Contract mismatches schemathesis found (issue 15): what the server refuses, the document must too.
+  type Op = { operationId: string; parameters?: { name: string; schema: Record<string, unknown> }[] } & {
+    responses: Record<string, unknown>;
+  };
+  const ops = Object.values(doc.paths).flatMap((o) => Object.values(o) as unknown as Op[]);
+  const param = (op: Op, name: string) => op.parameters?.find((p) => p.name === name);
+
+  it('documents If-Match, with its 412, on every operation that honours it, DELETE included', () => {
+    for (const id of [
+      'replaceSchedule',
+      'patchSchedule',
+      'deleteSchedule',
+      'pauseSchedule',
+      'resumeSchedule',
+    ]) {
+      const op = ops.find((o) => o.operationId === id);
+      expect(op, id).toBeDefined();
+      expect(param(op!, 'If-Match'), id).toBeDefined();
+      expect(op!.responses[412], id).toBeDefined();
+    }
+  });
+
+  it("gives If-Match's format as a pattern that accepts exactly what the server accepts", () => {
+    const op = ops.find((o) => o.operationId === 'replaceSchedule')!;
+    const pattern = new RegExp(String(param(op, 'If-Match')?.schema.pattern));
+    const accepts = (v: string) => {
+      try {
+        parseIfMatch(v);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const v of [
+      '"3"',
+      '3',
+      'W/"3"',
+      '*',
+      '"12"',
+      '',
+      '"0"',
+      '0',
+      'soon',
+      '"3", "4"',
+      'W/3',
+      '"-1"',
+      '"03"',
+    ])
+      expect(pattern.test(v), v).toBe(accepts(v));
+  });
+
+  it('refuses an empty cursor in the document as the server does', () => {
+    for (const op of ops) {
+      const cursor = param(op, 'cursor');
+      if (cursor) expect(cursor.schema.minLength, op.operationId).toBe(1);
+    }
+    expect(ops.filter((o) => param(o, 'cursor')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('states the endAt > startAt rule on ScheduleInput', () => {
+    const input = doc.components.schemas.ScheduleInput as {
+      properties: Record<string, { description?: string }>;
+    };
+    expect(input.properties.endAt?.description).toMatch(/after startAt/);
   });
 });

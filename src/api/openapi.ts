@@ -51,8 +51,13 @@ const ifMatchParam: Parameter = {
   name: 'If-Match',
   in: 'header',
   description:
-    'Only act if the schedule is at this version: "3", 3 or W/"3" (the ETag of a read); * for any.',
-  schema: { type: 'string', examples: ['"3"'] },
+    'Only act if the schedule is at this version: "3", 3 or W/"3" (the ETag of a read); * for any. One version only (no lists); anything else is a 400 naming If-Match, a stale version a 412.',
+  schema: {
+    type: 'string',
+    // what parseIfMatch accepts (if-match.ts), up to the safe-integer bound a pattern cannot say
+    pattern: '^\\s*(\\*|(W/)?"[1-9][0-9]{0,15}"|[1-9][0-9]{0,15})\\s*$',
+    examples: ['"3"'],
+  },
 };
 const pageParams: Parameter[] = [
   {
@@ -64,8 +69,9 @@ const pageParams: Parameter[] = [
   {
     name: 'cursor',
     in: 'query',
-    description: 'Opaque: the nextCursor of the previous page.',
-    schema: { type: 'string' },
+    description:
+      'Opaque: the nextCursor of the previous page. Omit it for the first page (an empty one is a 400).',
+    schema: { type: 'string', minLength: 1 },
   },
 ];
 
@@ -218,8 +224,16 @@ function apiPaths(): Record<string, Record<string, Operation>> {
       delete: s({
         operationId: 'deleteSchedule',
         summary: 'Delete a schedule',
-        parameters: [idParam],
-        responses: { 204: { description: 'Deleted.' }, ...bad, ...notFound },
+        description:
+          'With If-Match, only if the schedule is still at that version (a 412 otherwise): the delete is one conditional write.',
+        parameters: [idParam, ifMatchParam],
+        responses: {
+          204: { description: 'Deleted.' },
+          ...bad,
+          ...notFound,
+          ...problemResponse(409, 'The schedule belongs to a Schedule object; delete that object instead.'),
+          ...precondition,
+        },
       }),
     },
     '/api/v1/schedules/{id}/pause': {

@@ -283,9 +283,10 @@ export const ScheduleInputSchema = z
     startAt: InstantInputSchema.nullable()
       .prefault(null)
       .meta({ description: 'No occurrence before this instant; anchor of `every`.' }),
-    endAt: InstantInputSchema.nullable()
-      .prefault(null)
-      .meta({ description: 'No occurrence after this instant.' }),
+    endAt: InstantInputSchema.nullable().prefault(null).meta({
+      description:
+        'No occurrence after this instant. Must be after startAt when both are set (a 400 naming endAt otherwise).',
+    }),
     maxRuns: MaxRunsSchema.nullable().default(null),
     concurrency: ConcurrencyPolicySchema.default('forbid'),
     misfire: MisfireSchema.prefault({}),
