@@ -491,6 +491,8 @@ const table: Bad[] = [
   },
   // ---- routing
   { name: 'method not allowed', method: 'DELETE', path: POST, status: 405 },
+  { name: 'unknown method (PROPFIND)', method: 'PROPFIND', path: POST, status: 405 },
+  { name: 'unknown method on /healthz', method: 'PURGE', path: '/healthz', status: 405 },
   { name: 'unknown route', method: 'GET', path: '/api/v1/nothing', status: 404 },
 ];
 
