@@ -56,7 +56,7 @@ export const CronScheduleSpecSchema = z
         if (problem) ctx.addIssue({ code: 'custom', message: `invalid cron expression: ${problem}` });
       })
       .meta({
-        description: `Cron pattern with 5 fields (minute hour day month weekday) or 6 (seconds first), as croner reads it; at most ${MAX_CRON_PATTERN_LENGTH} characters.`,
+        description: `Cron pattern with 5 fields (minute hour day month weekday) or 6 (seconds first), as croner reads it, plus N/step read as N-max/step ("0/10": from 0, every 10) as Quartz, Spring and robfig/cron read it; at most ${MAX_CRON_PATTERN_LENGTH} characters.`,
         examples: ['0 30 2 * * *', '*/5 * * * *'],
       }),
     timezone: z
