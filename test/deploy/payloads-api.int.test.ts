@@ -50,7 +50,7 @@ interface Reply {
   body: any;
 }
 
-/** Sends the payload file's own text, as scripts/api.mjs does for the Makefile targets. */
+/** Sends the payload file's own text, as the Makefile targets once did (the CLI now parses it first). */
 async function send(method: string, path: string, file?: string): Promise<Reply> {
   const init: RequestInit = { method, headers: { accept: 'application/json' } };
   if (file !== undefined) {
