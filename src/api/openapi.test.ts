@@ -1,5 +1,6 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
+import { NamespaceSchema } from '../schedule/schema.ts';
 import { renderDocsPage } from './docs-page.ts';
 import { parseIfMatch } from './if-match.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -114,5 +115,25 @@ describe('OpenAPI document', () => {
       properties: Record<string, { description?: string }>;
     };
     expect(input.properties.endAt?.description).toMatch(/after startAt/);
+  });
+
+  it("gives the namespace path parameter the server's rule (a DNS label), not any string", () => {
+    const op = ops.find((o) => o.operationId === 'getScheduleInNamespace')!;
+    const schema = param(op, 'namespace')!.schema as { pattern: string; maxLength: number };
+    const allowed = (v: string) => new RegExp(schema.pattern).test(v) && v.length <= schema.maxLength;
+    for (const v of ['team-a', 'a', 'a'.repeat(63), 'a'.repeat(64), 'Team', '-a', 'a-', '', 'a.b', '\u0082x'])
+      expect(allowed(v), v).toBe(NamespaceSchema.safeParse(v).success);
+  });
+
+  it('links a created schedule to the operations on it, by its id', () => {
+    const created = ops.find((o) => o.operationId === 'createSchedule')!.responses[201] as {
+      links: Record<string, { operationId: string; parameters: Record<string, string> }>;
+    };
+    const ids = new Set(ops.map((o) => o.operationId));
+    expect(Object.keys(created.links).length).toBeGreaterThanOrEqual(8);
+    for (const link of Object.values(created.links)) {
+      expect(ids.has(link.operationId), link.operationId).toBe(true);
+      expect(link.parameters).toEqual({ id: '$response.body#/id' });
+    }
   });
 });

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document served at /openapi.json, built from the same zod schemas
 // that validate requests (schedule bodies) and describe responses, so docs and
 // behaviour cannot drift. The operation list here is also what /docs renders.
-import { scheduleJsonSchemas } from '../schedule/schema.ts';
+import { DNS_LABEL, scheduleJsonSchemas } from '../schedule/schema.ts';
 import { type JsonSchema, jsonSchemaOf, toComponents } from './json-schema.ts';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './params.ts';
 import { PROBLEM_TYPES, type ProblemStatus, problemType } from './problem.ts';
@@ -24,7 +24,10 @@ export interface Operation {
   tags: string[];
   parameters?: Parameter[];
   requestBody?: { required: boolean; content: Record<string, { schema: JsonSchema }> };
-  responses: Record<string, { description: string; headers?: JsonSchema; content?: JsonSchema }>;
+  responses: Record<
+    string,
+    { description: string; headers?: JsonSchema; content?: JsonSchema; links?: JsonSchema }
+  >;
   security?: Record<string, string[]>[];
 }
 
@@ -175,6 +178,11 @@ function apiPaths(): Record<string, Record<string, Operation>> {
               Location: { description: 'URL of the new schedule.', schema: { type: 'string' } },
             },
             content: json('Schedule'),
+            // OpenAPI links: how a client (and schemathesis' stateful phase) gets from the created
+            // schedule to the operations on it
+            links: Object.fromEntries(
+              ID_OPERATIONS.map((op) => [op, { operationId: op, parameters: { id: '$response.body#/id' } }]),
+            ),
           },
           ...bad,
           ...conflict,
@@ -292,12 +300,24 @@ function apiPaths(): Record<string, Record<string, Operation>> {
   };
 }
 
+/** The operations on one schedule, by the id a create returns. */
+const ID_OPERATIONS = [
+  'getSchedule',
+  'replaceSchedule',
+  'patchSchedule',
+  'deleteSchedule',
+  'pauseSchedule',
+  'resumeSchedule',
+  'triggerSchedule',
+  'listRuns',
+];
+
 const namespaceParam: Parameter = {
   name: 'namespace',
   in: 'path',
   required: true,
   description: 'Kubernetes namespace of the schedules (RFC 1123 label).',
-  schema: { type: 'string', examples: ['team-a'] },
+  schema: { type: 'string', minLength: 1, maxLength: 63, pattern: DNS_LABEL.source, examples: ['team-a'] },
 };
 
 /**

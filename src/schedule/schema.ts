@@ -35,7 +35,7 @@ const IsoDateTimeSchema = z.iso
   })
   .meta({ examples: ['2026-12-01T10:00:00Z'] });
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const dnsLabel = (what: string) =>
   z
     .string()
