@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test test-unit chaos lint build
+.PHONY: setup test test-unit chaos fuzz lint build
 .DEFAULT_GOAL := help
 
 help: ## list targets
@@ -27,6 +27,9 @@ test-unit: node_modules/.stamp ## unit tests only (no servers)
 
 chaos: setup ## the chaos suite alone (faults against 3 replicas, judged at a webhook sink); prints a table
 	vitest run --project int test/chaos/
+
+fuzz: node_modules/.stamp ## schemathesis against /openapi.json of a replica on the local stack: no 5xx, answers as documented (ARGS=--max-examples=N)
+	node scripts/fuzz.ts $(ARGS)
 
 lint: node_modules/.stamp ## Biome lint + format check (includes the import-cycle rule)
 	biome check .
