@@ -19,8 +19,9 @@ node_modules/.stamp: package.json package-lock.json
 setup: node_modules/.stamp ## install dependencies (incl. Node 24) and provision the test stack into ~/.cache/leasecron
 	bash scripts/provision-stack.sh all >/dev/null
 
-test: setup ## typecheck, lint, import cycles, unit + integration tests against the real stack
+test: setup ## typecheck, lint, import cycles, unit + integration tests against the real stack, then make fuzz (~1 min)
 	npm test
+	node scripts/fuzz.ts
 
 test-unit: node_modules/.stamp ## unit tests only (no servers)
 	vitest run --project unit
