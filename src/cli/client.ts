@@ -65,11 +65,12 @@ export class Client {
         signal: AbortSignal.timeout(this.#options.timeoutMs),
       });
     } catch (error) {
-      const e = error as { name?: string; cause?: { code?: string } };
+      const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+      // ECONNREFUSED, ENOTFOUND…; fetch's own refusals (a port browsers block) carry only a message
       const reason =
         e.name === 'TimeoutError'
           ? `no answer within ${this.#options.timeoutMs} ms`
-          : (e.cause?.code ?? String(error));
+          : (e.cause?.code ?? e.cause?.message ?? e.message ?? String(error));
       throw new UnreachableError(this.#options.server, reason, { cause: error });
     }
     const text = await res.text();
