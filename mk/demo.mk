@@ -18,7 +18,8 @@ export API_TOKEN_FILE
 export LEASECRON_SERVER := $(BASE_URL)
 export LEASECRON_TOKEN := $(or $(API_TOKEN),$(strip $(if $(wildcard $(API_TOKEN_FILE)),$(file <$(API_TOKEN_FILE)))))
 # Schedule names are looked up in LEASECRON_NAMESPACE (the CLI's default: `default`, where the
-# demo payloads are created).
+# demo payloads are created). OUTPUT=json|yaml|wide: the listing targets' format (default a table).
+OUT = $(if $(OUTPUT),-o $(OUTPUT))
 
 .PHONY: apply-schedule get-crs local-up local-down local-reset local-status create-schedule get-schedules get-schedule update-schedule delete-schedule pause resume trigger runs leader failover failover-kill logs
 
@@ -40,8 +41,8 @@ create-schedule: ## create a schedule (PAYLOAD=payloads/create_schedule.json) an
 	@$(CLI) schedules create -f $(PAYLOAD)
 	@$(CLI) schedules list
 
-get-schedules: ## list the schedules of every namespace
-	@$(CLI) schedules list -A
+get-schedules: ## list the schedules of every namespace (OUTPUT=json|yaml|wide)
+	@$(CLI) schedules list -A $(OUT)
 
 # A schedule is named by NAME=<name> (in LEASECRON_NAMESPACE) or ID=<id>.
 REF = $(or $(NAME),$(ID))
@@ -72,9 +73,9 @@ trigger: ## run a schedule once now, on the leader (NAME=… or ID=…)
 	$(require-ref)
 	@$(CLI) schedules trigger $(REF)
 
-runs: ## a schedule's last 10 runs, newest first (NAME=… or ID=…; WATCH=1 keeps printing new ones)
+runs: ## a schedule's last 10 runs, newest first (NAME=… or ID=…; WATCH=1 keeps printing new ones; OUTPUT=…)
 	$(require-ref)
-	@$(CLI) runs $(REF) --limit 10 $(if $(WATCH),--watch)
+	@$(CLI) runs $(REF) --limit 10 $(if $(WATCH),--watch) $(OUT)
 
 leader: ## who holds the Lease (asked through the API at BASE_URL)
 	@$(CLI) cluster -o wide
