@@ -1,5 +1,6 @@
-// Every file in payloads/ is what `make create-schedule` / `make update-schedule` send, byte for byte:
-// the real API (built in-process on the real MongoDB, as test/api does) must accept each one and
+// Every JSON file in payloads/ is what `make create-schedule` / `make update-schedule` send (the
+// leasecron CLI parses the file and sends the same JSON; the bytes are sent here as they are): the
+// real API (built in-process on the real MongoDB, as test/api does) must accept each one and
 // hand it back as stored, with the next occurrence the schedule promises. The static checks in
 // build-artifacts.int.test.ts validate the same files against the schema; this proves the route
 // (body parsing, content type, store, indexes, response) takes them too.
