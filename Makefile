@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test test-unit chaos lint build
+.PHONY: setup test test-unit chaos fuzz lint build
 .DEFAULT_GOAL := help
 
 help: ## list targets
@@ -19,14 +19,18 @@ node_modules/.stamp: package.json package-lock.json
 setup: node_modules/.stamp ## install dependencies (incl. Node 24) and provision the test stack into ~/.cache/leasecron
 	bash scripts/provision-stack.sh all >/dev/null
 
-test: setup ## typecheck, lint, import cycles, unit + integration tests against the real stack
+test: setup ## typecheck, lint, import cycles, unit + integration tests against the real stack, then make fuzz (~1 min)
 	npm test
+	node scripts/fuzz.ts
 
 test-unit: node_modules/.stamp ## unit tests only (no servers)
 	vitest run --project unit
 
 chaos: setup ## the chaos suite alone (faults against 3 replicas, judged at a webhook sink); prints a table
 	vitest run --project int test/chaos/
+
+fuzz: node_modules/.stamp ## schemathesis against /openapi.json of a replica on the local stack: no 5xx, answers as documented (ARGS=--max-examples=N)
+	node scripts/fuzz.ts $(ARGS)
 
 lint: node_modules/.stamp ## Biome lint + format check (includes the import-cycle rule)
 	biome check .

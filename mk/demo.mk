@@ -1,18 +1,27 @@
-# Demo targets: they talk to the API at BASE_URL, so they work the same against
-# `make local-up` (processes) and `make up` (kind, NodePort on localhost:8080).
+# Demo targets: they talk to the API at BASE_URL through the `leasecron` CLI (bin/leasecron.mjs,
+# docs/cli.md), so they work the same against `make local-up` (processes) and `make up` (kind,
+# NodePort on localhost:8080), print tables, and take schedule names (NAME=…) or ids (ID=…).
 BASE_URL ?= http://127.0.0.1:8080
 export BASE_URL
-API := node scripts/api.mjs
+CLI := node bin/leasecron.mjs
 # The local-up state folder (scripts/local.ts reads the same variable).
 LEASECRON_LOCAL_DIR ?= .local/local
 export LEASECRON_LOCAL_DIR
 LOCAL_STATE := $(LEASECRON_LOCAL_DIR)/state.json
-# The bearer token the demo targets send (scripts/api.mjs): the one `make local-up` generated
-# while it runs, else the ServiceAccount token `make up` created for the kind cluster.
+# The bearer token the demo targets send: API_TOKEN if set, else the one `make local-up` generated
+# while it runs, else the ServiceAccount token `make up` created for the kind cluster. Handed to
+# the CLI in its environment (LEASECRON_TOKEN), never on its command line, where `ps` shows it;
+# read with $(file), not $(shell cat): no shell at parse time, so a BASH_ENV rc file under bash -u
+# cannot break every target.
 API_TOKEN_FILE ?= $(if $(wildcard $(LOCAL_STATE)),$(LEASECRON_LOCAL_DIR)/api-token,.local/kind/api-token)
 export API_TOKEN_FILE
+export LEASECRON_SERVER := $(BASE_URL)
+export LEASECRON_TOKEN := $(or $(API_TOKEN),$(strip $(if $(wildcard $(API_TOKEN_FILE)),$(file <$(API_TOKEN_FILE)))))
+# Schedule names are looked up in LEASECRON_NAMESPACE (the CLI's default: `default`, where the
+# demo payloads are created). OUTPUT=json|yaml|wide: the listing targets' format (default a table).
+OUT = $(if $(OUTPUT),-o $(OUTPUT))
 
-.PHONY: apply-schedule get-crs local-up local-down local-reset local-status create-schedule get-schedules get-schedule update-schedule delete-schedule trigger runs leader failover failover-kill logs
+.PHONY: apply-schedule get-crs local-up local-down local-reset local-status create-schedule get-schedules get-schedule update-schedule delete-schedule pause resume trigger runs leader failover failover-kill logs
 
 local-up: node_modules/.stamp ## start the local stack and 3 replicas on 127.0.0.1:8080-8082 (no Docker); keeps the data of the last run
 	@if $(MAKE) --no-print-directory -q dist/.stamp; then echo "build: dist/ is up to date with src/, not compiled"; else $(MAKE) --no-print-directory dist/.stamp; fi
@@ -28,37 +37,48 @@ local-status: ## show the local replicas and their roles
 	node scripts/local.ts status
 
 PAYLOAD ?= payloads/create_schedule.json
-create-schedule: ## POST a schedule (PAYLOAD=payloads/create_schedule.json)
-	@$(API) POST /api/v1/schedules $(PAYLOAD)
+create-schedule: ## create a schedule (PAYLOAD=payloads/create_schedule.json) and list the schedules
+	@$(CLI) schedules create -f $(PAYLOAD)
+	@$(CLI) schedules list
 
-get-schedules: ## list schedules
-	@$(API) GET /api/v1/schedules
+get-schedules: ## list the schedules of every namespace (OUTPUT=json|yaml|wide)
+	@$(CLI) schedules list -A $(OUT)
 
-require-id = @test -n "$(ID)" || { echo "usage: make $@ ID=<schedule id>  (ids: make get-schedules)"; exit 2; }
+# A schedule is named by NAME=<name> (in LEASECRON_NAMESPACE) or ID=<id>.
+REF = $(or $(NAME),$(ID))
+require-ref = @test -n "$(REF)" || { echo "usage: make $@ NAME=<schedule name>  (or ID=<id>; names: make get-schedules)"; exit 2; }
 
-get-schedule: ## show one schedule (ID=…)
-	$(require-id)
-	@$(API) GET /api/v1/schedules/$(ID)
+get-schedule: ## show one schedule as YAML (NAME=… or ID=…)
+	$(require-ref)
+	@$(CLI) schedules get $(REF) -o yaml
 
 UPDATE_PAYLOAD ?= payloads/update_schedule.json
-update-schedule: ## replace a schedule (ID=…, UPDATE_PAYLOAD=payloads/update_schedule.json)
-	$(require-id)
-	@$(API) PUT /api/v1/schedules/$(ID) $(UPDATE_PAYLOAD)
+update-schedule: ## replace the schedule of the payload's name (UPDATE_PAYLOAD=payloads/update_schedule.json)
+	@$(CLI) schedules apply -f $(UPDATE_PAYLOAD)
+	@$(CLI) schedules list
 
-delete-schedule: ## delete a schedule (ID=…)
-	$(require-id)
-	@$(API) DELETE /api/v1/schedules/$(ID)
+delete-schedule: ## delete a schedule (NAME=… or ID=…)
+	$(require-ref)
+	@$(CLI) schedules delete $(REF)
 
-trigger: ## run a schedule once now, on the leader (ID=…)
-	$(require-id)
-	@$(API) POST /api/v1/schedules/$(ID)/trigger
+pause: ## pause a schedule (NAME=… or ID=…)
+	$(require-ref)
+	@$(CLI) schedules pause $(REF)
 
-runs: ## a schedule's runs, newest first (ID=…)
-	$(require-id)
-	@$(API) GET '/api/v1/schedules/$(ID)/runs?limit=10'
+resume: ## resume a schedule (NAME=… or ID=…)
+	$(require-ref)
+	@$(CLI) schedules resume $(REF)
+
+trigger: ## run a schedule once now, on the leader (NAME=… or ID=…)
+	$(require-ref)
+	@$(CLI) schedules trigger $(REF)
+
+runs: ## a schedule's last 10 runs, newest first (NAME=… or ID=…; WATCH=1 keeps printing new ones; OUTPUT=…)
+	$(require-ref)
+	@$(CLI) runs $(REF) --limit 10 $(if $(WATCH),--watch) $(OUT)
 
 leader: ## who holds the Lease (asked through the API at BASE_URL)
-	@$(API) GET /api/v1/cluster
+	@$(CLI) cluster -o wide
 	@if [ -f $(LOCAL_STATE) ] && [ "$(BASE_URL)" = "http://127.0.0.1:8080" ]; then node scripts/local.ts status; fi
 
 failover: ## make the leader go away (local: SIGTERM + restart; kind: delete the leader pod) and show the new one

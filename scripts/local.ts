@@ -38,7 +38,7 @@ if (!Number.isInteger(BASE_PORT) || BASE_PORT < 1 || BASE_PORT > 65_533) {
   process.exit(2);
 }
 const REPLICAS = 3;
-/** The generated admin token of this local stack (read by scripts/api.mjs for the demo targets). */
+/** The generated admin token of this local stack (sent by the demo targets, through the leasecron CLI). */
 const TOKEN_FILE = join(DIR, 'api-token');
 
 const authEnv = (apiToken: string) => ({ AUTH: 'kubernetes', API_TOKEN: apiToken });
@@ -192,7 +192,7 @@ async function up(): Promise<void> {
   step('namespace leasecron, Schedule CRD and admission policy applied');
   // Auth on, as in a cluster (issue 11): the replicas check bearer tokens with the local API
   // server (AUTH=kubernetes) and accept this generated admin token, which the demo targets read
-  // from the state folder (scripts/api.mjs), so nobody types it. Kept across restarts, like the data.
+  // from the state folder (mk/demo.mk), so nobody types it. Kept across restarts, like the data.
   const keptToken = existsSync(TOKEN_FILE) ? readFileSync(TOKEN_FILE, 'utf8').trim() : '';
   const apiToken = keptToken || randomBytes(24).toString('hex');
   writeFileSync(TOKEN_FILE, `${apiToken}\n`, { mode: 0o600 });

@@ -14,6 +14,8 @@ set -euo pipefail
 
 K8S_VERSION="${LEASECRON_K8S_VERSION:-v1.37.2}"
 SECANTUS_VERSION="0.7.0b3"
+# schemathesis (PyPI), for `make fuzz` only: not part of `all`.
+SCHEMATHESIS_VERSION="4.32.5"
 HELM_VERSION="${LEASECRON_HELM_VERSION:-v3.22.0}"
 # Prometheus v3.16.0: its Go module is tagged v0.316.0.
 PROMTOOL_MODULE_VERSION="${LEASECRON_PROMTOOL_VERSION:-v0.316.0}"
@@ -103,6 +105,21 @@ provision_mongo() {
   "$venv/bin/pip" install --quiet --disable-pip-version-check "secantusdb==$SECANTUS_VERSION" || die "pip install secantusdb==$SECANTUS_VERSION failed"
   touch "$venv/.done"
   echo "SECANTUS_VENV=$venv"
+}
+
+# schemathesis fuzzes the OpenAPI document against a replica (`make fuzz`, scripts/fuzz.ts): a
+# virtualenv in the cache, pinned like SecantusDB's.
+provision_schemathesis() {
+  local venv="$CACHE/schemathesis-$SCHEMATHESIS_VERSION"
+  if [[ -x "$venv/bin/st" && -f "$venv/.done" ]]; then log "fuzz: schemathesis cached in $venv"; echo "SCHEMATHESIS=$venv/bin/st"; return; fi
+  command -v python3 >/dev/null || die "python3 (>= 3.10) is needed for schemathesis"
+  log "fuzz: installing schemathesis $SCHEMATHESIS_VERSION into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" ||
+    die "pip install schemathesis==$SCHEMATHESIS_VERSION failed"
+  touch "$venv/.done"
+  echo "SCHEMATHESIS=$venv/bin/st"
 }
 
 # libfaketime moves the test database's clock a year ahead for the suite's date check
@@ -216,6 +233,7 @@ case "${1:-all}" in
   helm) provision_helm ;;
   promtool) provision_promtool ;;
   chromium) provision_chromium ;;
+  schemathesis) provision_schemathesis ;;
   all) provision_mongo; provision_faketime; provision_chromium; provision_kube; provision_helm; provision_promtool ;;
-  *) die "usage: $0 [all|kube|mongo|faketime|chromium|helm|promtool]" ;;
+  *) die "usage: $0 [all|kube|mongo|faketime|chromium|helm|promtool|schemathesis]" ;;
 esac

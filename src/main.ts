@@ -25,6 +25,7 @@ import { fitToLead } from './election/decide.ts';
 import { FitnessProbe } from './election/fitness-probe.ts';
 import { loadKubeConfig } from './election/kube-config.ts';
 import { Engine } from './engine/engine.ts';
+import { MissedRuns } from './engine/missed-runs.ts';
 import type { EngineMetrics, RunObserver } from './engine/types.ts';
 import { JobTracker } from './jobs/job-tracker.ts';
 import { createLogger, type Logger } from './log/logger.ts';
@@ -184,7 +185,10 @@ async function main(): Promise<void> {
     controller = null;
     await c?.instance.stop();
   };
+  // Occurrences the misfire policy passes over, as `missed` records in run history (coalesced).
+  const missedRuns = new MissedRuns({ write: (records) => runs.recordMissed(records), logger });
   const engine = new Engine({
+    missedRuns,
     observer: {
       started: (...a) => controller?.observer.started(...a),
       finished: (...a) => controller?.observer.finished(...a),
@@ -386,6 +390,7 @@ async function main(): Promise<void> {
       });
       await step('stopping the Schedule controller', stopController);
       await step('stopping the engine', () => Promise.all([engine.stop(), jobs.stop()]));
+      await step('recording missed occurrences', () => missedRuns.close());
       // Only now: canLead reads the ping's last success, so stopping it at the start of the
       // drain made a drain longer than the renew deadline hand the Lease over mid-way and cut
       // off the very deliveries it was waiting for.

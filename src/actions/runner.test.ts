@@ -94,4 +94,42 @@ describe('createActionRunner', () => {
     );
     expect(result).toMatchObject({ status: 'failed', error: 'unknown action type: carrierPigeon' });
   });
+
+  it('logs a run that failed its last attempt at warn with the reason; a success or an unknown outcome not', async () => {
+    const action: ActionConfig = {
+      type: 'http',
+      url: 'http://127.0.0.1:1/',
+      method: 'POST',
+      timeoutMs: 1000,
+      retry: { maxAttempts: 3, backoffMs: 0 },
+    };
+    const outcomes: ActionResult[] = [
+      {
+        status: 'failed',
+        attempts: 3,
+        error: 'HTTP 503 Service Unavailable',
+        response: { statusCode: 503, durationMs: 4 },
+      },
+      { status: 'succeeded', attempts: 1 },
+      { status: 'unknown', attempts: 1, error: 'aborted' },
+    ];
+    const { lines, logger } = capture();
+    for (const outcome of outcomes)
+      await createActionRunner({ http: async () => outcome }).run(action, ctx(logger));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'run failed',
+        runId: 'run-1',
+        scheduleId: 'sched-1',
+        scheduleName: 'demo',
+        scheduledFor: '2026-03-01T02:30:00.000Z',
+        action: 'http',
+        attempts: 3,
+        statusCode: 503,
+        error: 'HTTP 503 Service Unavailable',
+      }),
+    ]);
+  });
 });

@@ -50,7 +50,26 @@ export function createActionRunner(deps: ActionRunnerDeps = {}): ActionRunner {
   return {
     async run(action, ctx) {
       try {
-        return await dispatch(action, ctx);
+        const result = await dispatch(action, ctx);
+        // The one line an operator needs for a run that gave up: every attempt failed (or none was
+        // allowed), with the reason. Not for a run stopped from outside (the engine records why).
+        if (result.status === 'failed' && !ctx.signal.aborted)
+          ctx.logger.warn(
+            {
+              runId: ctx.runId,
+              scheduleId: ctx.scheduleId,
+              scheduleName: ctx.scheduleName,
+              scheduledFor: ctx.scheduledFor.toISOString(),
+              action: action.type,
+              attempts: result.attempts,
+              ...(result.response?.statusCode !== undefined
+                ? { statusCode: result.response.statusCode }
+                : {}),
+              error: result.error,
+            },
+            'run failed',
+          );
+        return result;
       } catch (err) {
         ctx.logger.error({ err, runId: ctx.runId, scheduleId: ctx.scheduleId }, 'action threw');
         return { status: 'failed', attempts: 0, error: err instanceof Error ? err.message : String(err) };

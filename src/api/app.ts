@@ -22,7 +22,6 @@ import type { ApiDeps, AppEnv } from './types.ts';
 
 export type { ApiDeps, ClusterStatus } from './types.ts';
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 /** Allowed methods per path, for 405 + Allow on the others. */
 const ALLOWED: Record<string, string[]> = {
   // every schedule route, with and without /namespaces/{namespace}/
@@ -74,9 +73,10 @@ export function createApp(deps: ApiDeps): Hono<AppEnv> {
   registerScheduleRoutes(app, deps);
   registerRunRoutes(app, deps);
 
+  // After every route: a request no route answered on a known path gets 405 + Allow, whatever
+  // its method (PROPFIND, PURGE, … too; HEAD is answered by the GET route where there is one).
   for (const [path, allowed] of Object.entries(ALLOWED)) {
-    const others = METHODS.filter((m) => !allowed.includes(m));
-    app.on(others, path, () => {
+    app.all(path, () => {
       throw new ApiError(405, `allowed methods: ${allowed.join(', ')}`, {
         headers: { allow: allowed.join(', ') },
       });

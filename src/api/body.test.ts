@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { depthExceeds, mediaType } from './body.ts';
+import { decodeUtf8Json, depthExceeds, mediaType } from './body.ts';
+import { ApiError } from './problem.ts';
 
 describe('mediaType', () => {
   it.each([
@@ -30,5 +31,35 @@ describe('depthExceeds', () => {
   });
   it('does not overflow the stack on hostile depth', () => {
     expect(depthExceeds(nest(200_000), 64)).toBe(true);
+  });
+});
+
+describe('decodeUtf8Json', () => {
+  const bytes = (...parts: (string | number[])[]) =>
+    new Uint8Array(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p)] : p)));
+  const fieldsOf = (b: Uint8Array) => {
+    try {
+      decodeUtf8Json(b);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ApiError);
+      return (error as ApiError).errors.map((e) => e.field);
+    }
+    return 'accepted';
+  };
+
+  it('passes valid UTF-8 through, a real U+FFFD included', () => {
+    expect(decodeUtf8Json(bytes('{"a":"\u00e9 \ufffd"}'))).toBe('{"a":"\u00e9 \ufffd"}');
+    expect(decodeUtf8Json(bytes('{"a":"', [0xc3, 0xa9, 0xef, 0xbf, 0xbd], '"}'))).toBe('{"a":"é\ufffd"}');
+  });
+
+  it.each([
+    ['a lone byte 0xff', bytes('{"name":"x","action":{"message":"', [0xff], '"}}'), ['action.message']],
+    ['a truncated sequence', bytes('{"labels":{"t":"', [0xe2, 0x82], '"}}'), ['labels.t']],
+    ['a UTF-16 surrogate', bytes('{"at":["', [0xed, 0xa0, 0x80], '"]}'), ['at.0']],
+    ['an overlong encoding', bytes('{"a":"', [0xc0, 0xaf], '","b":"', [0xff], '"}'), ['a', 'b']],
+    ['in a key', bytes('{"labels":{"', [0xff], '":"v"}}'), [`labels.\ufffd`]],
+    ['in a body that is not JSON either', bytes('{', [0xff]), ['']],
+  ])('refuses %s, naming the field', (_name, body, fields) => {
+    expect(fieldsOf(body)).toEqual(fields);
   });
 });

@@ -39,7 +39,7 @@ export async function readJsonBody(c: Context<AppEnv>, accepted: readonly string
       headers: { [acceptHeader]: accepted.join(', ') },
     });
   }
-  const text = await c.req.text();
+  const text = decodeUtf8Json(new Uint8Array(await c.req.arrayBuffer()));
   if (text.trim() === '') throw bodyError('the request body is empty; expected a JSON document');
   let value: unknown;
   try {
@@ -50,6 +50,54 @@ export async function readJsonBody(c: Context<AppEnv>, accepted: readonly string
   if (depthExceeds(value, MAX_JSON_DEPTH))
     throw bodyError(`the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
   return value;
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+const LOSSY_UTF8 = new TextDecoder('utf-8');
+const REPLACEMENT = '\uFFFD';
+
+/**
+ * The body as text, refusing invalid UTF-8 (RFC 8259 §8.1) rather than letting the decoder turn
+ * it into U+FFFD, which would be stored as if the client had sent it. The 400 names each string
+ * the bad bytes fall in (JSON outside strings is ASCII): the lossy decoding is parsed only to
+ * find where its replacement characters are. A string that also holds a real, validly encoded
+ * U+FFFD is named too; a body that is not JSON either is named as a whole.
+ */
+export function decodeUtf8Json(bytes: Uint8Array): string {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    const message = 'is not valid UTF-8';
+    let fields: string[] = [];
+    try {
+      fields = stringsHolding(JSON.parse(LOSSY_UTF8.decode(bytes)), REPLACEMENT);
+    } catch {
+      // not JSON either: the body as a whole
+    }
+    if (fields.length === 0) fields = [''];
+    throw new ApiError(400, `the request body ${message}: ${fields.map((f) => f || '(body)').join(', ')}`, {
+      errors: fields.map((field) => ({ field, message: `${field ? 'the string ' : 'the body '}${message}` })),
+    });
+  }
+}
+
+/** Dotted paths (as field errors name them) of the strings, keys included, that contain `needle`. */
+function stringsHolding(root: unknown, needle: string): string[] {
+  const found: string[] = [];
+  const stack: [unknown, string][] = [[root, '']];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes(needle)) found.push(path);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        const at = path ? `${path}.${key}` : key;
+        if (key.includes(needle)) found.push(at);
+        else stack.push([child, at]);
+      }
+    }
+  }
+  return found.sort();
 }
 
 const bodyError = (message: string): ApiError =>

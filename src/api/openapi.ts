@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document served at /openapi.json, built from the same zod schemas
 // that validate requests (schedule bodies) and describe responses, so docs and
 // behaviour cannot drift. The operation list here is also what /docs renders.
-import { scheduleJsonSchemas } from '../schedule/schema.ts';
+import { DNS_LABEL, scheduleJsonSchemas } from '../schedule/schema.ts';
 import { SCHEDULE_EXAMPLES } from './examples.ts';
 import { type JsonSchema, jsonSchemaOf, toComponents } from './json-schema.ts';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './params.ts';
@@ -32,7 +32,10 @@ export interface Operation {
       { schema: JsonSchema; examples?: Record<string, { summary: string; value: unknown }> }
     >;
   };
-  responses: Record<string, { description: string; headers?: JsonSchema; content?: JsonSchema }>;
+  responses: Record<
+    string,
+    { description: string; headers?: JsonSchema; content?: JsonSchema; links?: JsonSchema }
+  >;
   security?: Record<string, string[]>[];
 }
 
@@ -59,8 +62,13 @@ const ifMatchParam: Parameter = {
   name: 'If-Match',
   in: 'header',
   description:
-    'Only act if the schedule is at this version: "3", 3 or W/"3" (the ETag of a read); * for any.',
-  schema: { type: 'string', examples: ['"3"'] },
+    'Only act if the schedule is at this version: "3", 3 or W/"3" (the ETag of a read); * for any. One version only (no lists); anything else is a 400 naming If-Match, a stale version a 412.',
+  schema: {
+    type: 'string',
+    // what parseIfMatch accepts (if-match.ts), up to the safe-integer bound a pattern cannot say
+    pattern: '^\\s*(\\*|(W/)?"[1-9][0-9]{0,15}"|[1-9][0-9]{0,15})\\s*$',
+    examples: ['"3"'],
+  },
 };
 const pageParams: Parameter[] = [
   {
@@ -72,8 +80,9 @@ const pageParams: Parameter[] = [
   {
     name: 'cursor',
     in: 'query',
-    description: 'Opaque: the nextCursor of the previous page.',
-    schema: { type: 'string' },
+    description:
+      'Opaque: the nextCursor of the previous page. Omit it for the first page (an empty one is a 400).',
+    schema: { type: 'string', minLength: 1 },
   },
 ];
 
@@ -180,6 +189,11 @@ function apiPaths(): Record<string, Record<string, Operation>> {
               Location: { description: 'URL of the new schedule.', schema: { type: 'string' } },
             },
             content: json('Schedule'),
+            // OpenAPI links: how a client (and schemathesis' stateful phase) gets from the created
+            // schedule to the operations on it
+            links: Object.fromEntries(
+              ID_OPERATIONS.map((op) => [op, { operationId: op, parameters: { id: '$response.body#/id' } }]),
+            ),
           },
           ...bad,
           ...conflict,
@@ -229,8 +243,16 @@ function apiPaths(): Record<string, Record<string, Operation>> {
       delete: s({
         operationId: 'deleteSchedule',
         summary: 'Delete a schedule',
-        parameters: [idParam],
-        responses: { 204: { description: 'Deleted.' }, ...bad, ...notFound },
+        description:
+          'With If-Match, only if the schedule is still at that version (a 412 otherwise): the delete is one conditional write.',
+        parameters: [idParam, ifMatchParam],
+        responses: {
+          204: { description: 'Deleted.' },
+          ...bad,
+          ...notFound,
+          ...problemResponse(409, 'The schedule belongs to a Schedule object; delete that object instead.'),
+          ...precondition,
+        },
       }),
     },
     '/api/v1/schedules/{id}/pause': {
@@ -289,12 +311,24 @@ function apiPaths(): Record<string, Record<string, Operation>> {
   };
 }
 
+/** The operations on one schedule, by the id a create returns. */
+const ID_OPERATIONS = [
+  'getSchedule',
+  'replaceSchedule',
+  'patchSchedule',
+  'deleteSchedule',
+  'pauseSchedule',
+  'resumeSchedule',
+  'triggerSchedule',
+  'listRuns',
+];
+
 const namespaceParam: Parameter = {
   name: 'namespace',
   in: 'path',
   required: true,
   description: 'Kubernetes namespace of the schedules (RFC 1123 label).',
-  schema: { type: 'string', examples: ['team-a'] },
+  schema: { type: 'string', minLength: 1, maxLength: 63, pattern: DNS_LABEL.source, examples: ['team-a'] },
 };
 
 /**

@@ -19,8 +19,12 @@ export function requestId(incoming: string | undefined): string {
 /** The pattern of the handler that answered; 'unmatched' when only middleware ran (404s). */
 export function routeLabel(c: Context<AppEnv>): string {
   const route = matchedRoutes(c)[c.req.routeIndex];
-  return route && route.method !== 'ALL' ? route.path : 'unmatched';
+  // ALL is middleware ('*', '/api/*') unless it names a path: the 405 handler of a known one
+  return route && (route.method !== 'ALL' || !route.path.includes('*')) ? route.path : 'unmatched';
 }
+
+/** Kubelet probes and Prometheus scrapes: every few seconds per replica, worth a line only when they fail. */
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
 export function requestLog(logger: Logger, metrics: Metrics): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -35,7 +39,8 @@ export function requestLog(logger: Logger, metrics: Metrics): MiddlewareHandler<
     const status = c.res.status;
     metrics.http.requests.inc({ method, route, status: String(status) });
     metrics.http.duration.observe({ method, route }, seconds);
-    logger.info(
+    const level = QUIET_ROUTES.has(route) && status < 500 ? 'debug' : 'info';
+    logger[level](
       {
         requestId: id,
         method: c.req.method,

@@ -15,10 +15,20 @@ export const RunResponseSchema = z
     firedAt: Instant.nullable(),
     finishedAt: Instant.nullable(),
     status: z
-      .enum(['pending', 'running', 'succeeded', 'failed', 'skipped', 'abandoned', 'unknown', 'released'])
+      .enum([
+        'pending',
+        'running',
+        'succeeded',
+        'failed',
+        'skipped',
+        'abandoned',
+        'unknown',
+        'released',
+        'missed',
+      ])
       .meta({
         description:
-          '`abandoned`: stopped before its action could take effect. `unknown`: its action was under way when its leader stopped; it may have taken effect (a webhook may have been delivered). `released`: claimed, then given back before its action started; the next leader decides the occurrence.',
+          '`missed`: not a run but occurrences the misfire policy passed over (never claimed, never run), summarised in one record: scheduledFor is the first of them, `error` says how many, until when and why. `abandoned`: stopped before its action could take effect. `unknown`: its action was under way when its leader stopped; it may have taken effect (a webhook may have been delivered). `released`: claimed, then given back before its action started; the next leader decides the occurrence.',
       }),
     attempts: z.int().min(0),
     trigger: z.enum(['schedule', 'catchup', 'manual']),

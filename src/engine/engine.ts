@@ -496,6 +496,13 @@ export class Engine {
         { scheduleId: s.id, skipped: plan.skippedCount, policy: s.misfire.policy },
         'missed occurrences passed over by the misfire policy',
       );
+      this.#noteMissed(
+        s,
+        plan.firstSkipped ?? now,
+        plan.skippedCount,
+        now,
+        `misfire policy ${s.misfire.policy}`,
+      );
     }
     const term = this.#term;
     for (const f of plan.fire) {
@@ -525,6 +532,20 @@ export class Engine {
     return n;
   }
 
+  /** Passed-over occurrences, for run history (missed-runs.ts); the metric and log are the caller's. */
+  #noteMissed(s: Schedule, first: Date, count: number, until: Date, reason: string): void {
+    this.#d.missedRuns?.note({
+      scheduleId: s.id,
+      scheduleName: s.name,
+      first,
+      count,
+      until,
+      reason,
+      leader: this.#d.identity,
+      epoch: this.#epoch ?? -1,
+    });
+  }
+
   /** Claims one occurrence (in order, per schedule) and starts its run; never throws. */
   /** `s` is the version the occurrence was decided under (an edit may update `e` meanwhile). */
   async #fire(e: Entry, s: Schedule, at: Date, planned: 'schedule' | 'catchup', term: number): Promise<void> {
@@ -541,6 +562,7 @@ export class Engine {
         this.#m.missed(1);
         this.#d.observer?.passedOver(s.id, 1, passed);
         log.warn({ scheduleId: s.id, scheduledFor: at.toISOString(), reason: passed }, 'occurrence skipped');
+        this.#noteMissed(s, at, 1, this.#d.now(), passed);
         return;
       }
       trigger = this.#d.now().getTime() - at.getTime() > ON_TIME_TOLERANCE_MS ? 'catchup' : planned;

@@ -32,6 +32,7 @@ describe('planDue', () => {
     expect(p.next?.toISOString()).toBe('2026-01-01T00:00:20.000Z');
     expect(p.cursor.toISOString()).toBe('2026-01-01T00:00:10.004Z');
     expect(p.skippedCount).toBe(0);
+    expect(p.firstSkipped).toBeNull();
   });
 
   it('fires nothing and arms the next when nothing is due yet', () => {
@@ -52,6 +53,7 @@ describe('planDue', () => {
     );
     expect(iso(p)).toEqual(['2026-01-01T00:01:00.000Z catchup']);
     expect(p.skippedCount).toBe(4); // 20, 30, 40, 50
+    expect(p.firstSkipped?.toISOString()).toBe('2026-01-01T00:00:20.000Z');
   });
 
   it('fireAll fires every missed occurrence within grace, skipping older ones', () => {
@@ -66,6 +68,7 @@ describe('planDue', () => {
       '2026-01-01T00:01:00.000Z catchup',
     ]);
     expect(p.skippedCount).toBe(3); // 10, 20, 30 are older than 25 s
+    expect(p.firstSkipped?.toISOString()).toBe('2026-01-01T00:00:10.000Z');
   });
 
   it('skip drops missed occurrences but still fires the on-time one', () => {
@@ -118,6 +121,7 @@ describe('planDue', () => {
       '2026-01-01T00:10:00.000Z schedule',
     ]);
     expect(p.skippedCount).toBe(54);
+    expect(p.firstSkipped?.toISOString()).toBe('2026-01-01T00:00:10.000Z');
   });
 
   it('fireOnce catches up the newest missed occurrence beside an on-time one (not instead of it)', () => {

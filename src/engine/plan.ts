@@ -23,6 +23,8 @@ export interface DuePlan {
   fire: { at: Date; trigger: 'schedule' | 'catchup' }[];
   /** Occurrences passed over by the misfire policy (counted; at most the newest few are listed). */
   skippedCount: number;
+  /** The earliest of the occurrences passed over; null when none was. */
+  firstSkipped: Date | null;
   /** Everything up to and including this instant has been decided. */
   cursor: Date;
   /** The first occurrence after `now`, to arm a timer for. */
@@ -68,12 +70,21 @@ export function planDue(source: DueSource, cursor: Date, now: Date, maxCatchUp?:
       at: new Date(t),
       trigger: nowMs - t <= ON_TIME_TOLERANCE_MS ? ('schedule' as const) : ('catchup' as const),
     }));
+  const skippedCount = skippedBefore + inWindow.length - fire.length;
   return {
     fire,
-    skippedCount: skippedBefore + inWindow.length - fire.length,
+    skippedCount,
+    firstSkipped: skippedCount > 0 ? firstNotIn(source, cursor, fireMs) : null,
     cursor: new Date(Math.max(nowMs, cursor.getTime())),
     next: nextOccurrence(source, new Date(Math.max(nowMs, cursor.getTime()))),
   };
+}
+
+/** The first occurrence after `cursor` that is not one of `fired` (at most fired.size + 1 steps). */
+function firstNotIn(source: OccurrenceSource, cursor: Date, fired: ReadonlySet<number>): Date | null {
+  let t = nextOccurrence(source, cursor);
+  while (t !== null && fired.has(t.getTime())) t = nextOccurrence(source, t);
+  return t;
 }
 
 /** How many occurrences fall in (from, to], counting at most 1000 (a metric, not a fence). */

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { ActionRunner } from '../actions/types.ts';
 import type { RunResult, RunStore, RunTrigger, ScheduleStore } from '../store/types.ts';
+import type { MissedRunSink } from './missed-runs.ts';
 
 /**
  * Told what happens to runs, for what is not the record itself (Kubernetes Events and status on
@@ -97,6 +98,8 @@ export interface EngineDeps {
   /** How often the leader looks for manual trigger requests (ms). */
   manualPollMs?: number;
   observer?: RunObserver;
+  /** Where passed-over occurrences go to be recorded as `missed` runs (missed-runs.ts); optional. */
+  missedRuns?: MissedRunSink;
   /** kubernetesJob schedules' Jobs; without it only runs in this process count for concurrency. */
   jobs?: EngineJobs;
   /** Called whenever a schedule's timer is (re)armed or disarmed; for tests and benchmarks. */

@@ -64,7 +64,7 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
 function findPatternProblem(pattern: string): string | null {
   let cron: Cron;
   try {
-    cron = new Cron(pattern, { ...cronOptions(undefined), paused: true });
+    cron = new Cron(withRangedSteps(pattern), { ...cronOptions(undefined), paused: true });
   } catch (error) {
     return cronerReason(error);
   }
@@ -74,6 +74,39 @@ function findPatternProblem(pattern: string): string | null {
   // of any date, so a fixed reference keeps this check pure.
   if (cron.nextRun(new Date(0)) === null) return 'never matches any date';
   return null;
+}
+
+// Largest value of each field, for 5 and 6 fields. Day of week counts Sunday as 0 (croner also
+// takes 7, but 1/2 must mean Mon, Wed, Fri as in robfig/cron, not also Sunday).
+const FIELD_MAX: Record<number, readonly number[]> = {
+  5: [59, 23, 31, 12, 6],
+  6: [59, 59, 23, 31, 12, 6],
+};
+
+/**
+ * The pattern croner is given: `N/step` ("from N, every step", as Quartz, Spring and robfig/cron
+ * read it) written as the range croner accepts, `N-max/step`. croner refuses the short form
+ * ("stepping with numeric prefix is not allowed"). Only this spelling changes, so the stored
+ * pattern stays as its author wrote it and every replica computes the same instants from it.
+ */
+export function withRangedSteps(pattern: string): string {
+  const fields = pattern.trim().split(/\s+/);
+  const max = FIELD_MAX[fields.length];
+  if (max === undefined || !pattern.includes('/')) return pattern;
+  return fields
+    .map((field, i) =>
+      field
+        .split(',')
+        .map((part) => {
+          const m = /^([0-9]+)\/([0-9]+)$/.exec(part);
+          if (!m) return part;
+          // a start past the field's end stays out of range, so croner names the field
+          const end = Math.max(Number(m[1]), max[i]!);
+          return `${m[1]}-${end}/${m[2]}`;
+        })
+        .join(','),
+    )
+    .join(' ');
 }
 
 function cronerReason(error: unknown): string {
@@ -144,7 +177,7 @@ export function cronFor(pattern: string, timezone: string | undefined): Cron {
   }
   let cron: Cron;
   try {
-    cron = new Cron(pattern, { ...parsingOptions(timezone), paused: true });
+    cron = new Cron(withRangedSteps(pattern), { ...parsingOptions(timezone), paused: true });
   } catch (error) {
     throw new InvalidCronError(pattern, timezone, cronerReason(error), { cause: error });
   }

@@ -462,4 +462,18 @@ describe('nextRunAt', () => {
   ])('%s', (_name, patch, runsSoFar, expected) => {
     expect(nextRunAt({ ...base, ...patch }, now, runsSoFar)?.toISOString() ?? null).toBe(expected);
   });
+
+  // The engine decides occurrences in (lastEdit − 1 ms, now] (engine/plan.ts startCursor), so one
+  // at the write instant fires: a new `every` schedule fires at its creation. Its create response
+  // must say so, not createdAt + period (issue 15).
+  it('counts an occurrence at now as the next run: a new every schedule fires at its creation', () => {
+    const created = d('2026-01-01T10:20:00Z');
+    const every = { ...source({ every: '30s' }), createdAt: created, paused: false, maxRuns: null };
+    expect(nextRunAt(every, created)?.toISOString()).toBe('2026-01-01T10:20:00.000Z');
+    expect(nextRunAt(every, d('2026-01-01T10:20:00.001Z'))?.toISOString()).toBe('2026-01-01T10:20:30.000Z');
+    expect(nextRunAt({ ...base }, d('2026-01-01T11:00:00Z'))?.toISOString()).toBe('2026-01-01T11:00:00.000Z');
+    expect(nextRunAt({ ...every, startAt: d('2026-01-01T12:00:00Z') }, created)?.toISOString()).toBe(
+      '2026-01-01T12:00:00.000Z',
+    );
+  });
 });

@@ -53,11 +53,16 @@ export function occurrencesBetween(source: OccurrenceSource, from: Date, to: Dat
   return out;
 }
 
-/** The `nextRunAt` of an API response: null when paused, finished (past endAt) or maxRuns reached. */
+/**
+ * The `nextRunAt` of an API response: the first occurrence at or after `now`; null when paused,
+ * finished (past endAt) or maxRuns reached. At, not after: the engine decides an occurrence at a
+ * write's instant as due (engine/plan.ts, startCursor), so a new `every` schedule (anchor =
+ * createdAt) fires at its creation, and its create response says so.
+ */
 export function nextRunAt(schedule: NextRunSource, now: Date, runsSoFar = 0): Date | null {
   if (schedule.paused) return null;
   if (schedule.maxRuns !== null && runsSoFar >= schedule.maxRuns) return null;
-  return nextOccurrence(schedule, now);
+  return nextOccurrence(schedule, new Date(epochMs(now, 'now') - 1));
 }
 
 /** Exclusive lower bound (epoch ms) → next occurrence (epoch ms) or null. */

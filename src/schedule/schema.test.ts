@@ -128,6 +128,25 @@ describe('validateScheduleInput: bad input names each bad field', () => {
       { ...base, action: { ...http, headers: { 'x team': 'a' } } },
       ['action.headers.x team'],
     ],
+    // hop-by-hop and framing headers: the HTTP client owns them, and fetch refuses most of them
+    // at send time, so every run would fail
+    ...[
+      'Transfer-Encoding',
+      'connection',
+      'Host',
+      'Keep-Alive',
+      'Proxy-Authorization',
+      'proxy-connection',
+      'TE',
+      'Trailer',
+      'Upgrade',
+      'Content-Length',
+      'Expect',
+    ].map((name): [string, unknown, string[]] => [
+      `http header ${name}`,
+      { ...base, action: { ...http, headers: { 'x-ok': 'a', [name]: 'v' } } },
+      [`action.headers.${name}`],
+    ]),
     [
       'http header value with CRLF',
       { ...base, action: { ...http, headers: { 'x-team': 'a\r\nx-evil: 1' } } },

@@ -35,7 +35,7 @@ const IsoDateTimeSchema = z.iso
   })
   .meta({ examples: ['2026-12-01T10:00:00Z'] });
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const dnsLabel = (what: string) =>
   z
     .string()
@@ -56,7 +56,7 @@ export const CronScheduleSpecSchema = z
         if (problem) ctx.addIssue({ code: 'custom', message: `invalid cron expression: ${problem}` });
       })
       .meta({
-        description: `Cron pattern with 5 fields (minute hour day month weekday) or 6 (seconds first), as croner reads it; at most ${MAX_CRON_PATTERN_LENGTH} characters.`,
+        description: `Cron pattern with 5 fields (minute hour day month weekday) or 6 (seconds first), as croner reads it, plus N/step read as N-max/step ("0/10": from 0, every 10) as Quartz, Spring and robfig/cron read it; at most ${MAX_CRON_PATTERN_LENGTH} characters.`,
         examples: ['0 30 2 * * *', '*/5 * * * *'],
       }),
     timezone: z
@@ -130,7 +130,33 @@ export const LogActionSchema = z
   .meta({ description: 'Write one structured log line per run.' });
 
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const HeaderNameSchema = z.string().regex(HTTP_TOKEN, 'must be an HTTP header name (token characters)');
+/**
+ * Headers of the connection rather than the message (RFC 9110 §7.6.1, plus the framing ones):
+ * the HTTP client sets them itself, and fetch refuses most of them when it sends, so a schedule
+ * carrying one would fail every run. Refused when the schedule is written instead.
+ */
+const CONNECTION_HEADERS = new Set([
+  'connection',
+  'content-length',
+  'expect',
+  'host',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+export const isConnectionHeader = (name: string): boolean => {
+  const lower = name.toLowerCase();
+  return CONNECTION_HEADERS.has(lower) || lower.startsWith('proxy-');
+};
+const HeaderNameSchema = z
+  .string()
+  .regex(HTTP_TOKEN, 'must be an HTTP header name (token characters)')
+  .refine(
+    (name) => !isConnectionHeader(name),
+    'is a hop-by-hop or framing header (Connection, Host, Transfer-Encoding, Content-Length, TE, Trailer, Upgrade, Keep-Alive, Expect, Proxy-*) that the HTTP client sets itself',
+  );
 const HeaderValueSchema = z
   .string()
   .max(8192)
@@ -167,7 +193,11 @@ export const HttpActionSchema = z
       .record(HeaderNameSchema, HeaderValueSchema)
       .refine((h) => Object.keys(h).length <= MAX_HEADERS, `at most ${MAX_HEADERS} headers`)
       .optional()
-      .meta({ examples: [{ 'x-team': 'a' }] }),
+      .meta({
+        description:
+          'Extra request headers. Hop-by-hop and framing headers (Connection, Host, Transfer-Encoding, Content-Length, TE, Trailer, Upgrade, Keep-Alive, Expect, Proxy-*) are refused: the HTTP client sets them.',
+        examples: [{ 'x-team': 'a' }],
+      }),
     body: z.json().optional().meta({ description: 'JSON request body, sent as application/json.' }),
     timeoutMs: z.int().min(1).max(300_000).default(10_000).meta({ description: 'Per-attempt timeout.' }),
     retry: RetryPolicySchema.prefault({}),
@@ -283,9 +313,10 @@ export const ScheduleInputSchema = z
     startAt: InstantInputSchema.nullable()
       .prefault(null)
       .meta({ description: 'No occurrence before this instant; anchor of `every`.' }),
-    endAt: InstantInputSchema.nullable()
-      .prefault(null)
-      .meta({ description: 'No occurrence after this instant.' }),
+    endAt: InstantInputSchema.nullable().prefault(null).meta({
+      description:
+        'No occurrence after this instant. Must be after startAt when both are set (a 400 naming endAt otherwise).',
+    }),
     maxRuns: MaxRunsSchema.nullable().default(null),
     concurrency: ConcurrencyPolicySchema.default('forbid'),
     misfire: MisfireSchema.prefault({}),

@@ -23,6 +23,7 @@ import type {
   JobHandOff,
   JobRef,
   JobSettlement,
+  MissedRecord,
   Page,
   Run,
   RunResult,
@@ -53,6 +54,11 @@ interface CounterDoc {
   _id: string;
   claimed: number;
   last: Date;
+}
+
+export function missedSummary(m: Pick<MissedRecord, 'count' | 'first' | 'until' | 'reason'>): string {
+  const what = m.count === 1 ? '1 occurrence' : `${m.count} occurrences`;
+  return `${what} from ${m.first.toISOString()} to ${m.until.toISOString()} not run: ${m.reason}`;
 }
 
 function toRun(doc: RunDoc): Run {
@@ -440,6 +446,35 @@ export class MongoRunStore implements RunStore {
         ? { ok: true, value: undefined }
         : { ok: false, error: mapMongoError(error) };
     });
+  }
+
+  async recordMissed(records: MissedRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const docs: RunDoc[] = records.map((m) => ({
+      _id: m.id,
+      scheduleId: m.scheduleId,
+      scheduleName: m.scheduleName,
+      scheduledFor: m.first,
+      createdAt: m.until,
+      firedAt: null,
+      finishedAt: m.until,
+      status: 'missed',
+      attempts: 0,
+      trigger: 'schedule',
+      leader: m.leader,
+      epoch: m.epoch,
+      latenessMs: null,
+      error: missedSummary(m),
+      response: null,
+      job: null,
+      // outside the claim index, as manual runs: it fences and counts nothing
+      occurrence: false,
+      instance: null,
+    }));
+    const failed = await failedWrites(() => this.#runs.insertMany(docs, { ordered: false }));
+    // a duplicate id: a retried write whose first attempt landed
+    const other = [...failed.values()].find((e) => !isDuplicateCode(e));
+    if (other !== undefined) throw mapMongoError(other);
   }
 
   async requestManual(schedule: Pick<Schedule, 'id' | 'name'>, now: Date): Promise<Run> {

@@ -89,8 +89,11 @@ export interface ScheduleChangeStream {
  * the Lease, froze, died): it may or may not have taken effect — a webhook may have been delivered.
  * `released`: claimed, then given back before its action started (leadership ended); the key
  * stays taken and the next leader's catch-up decides the occurrence (see RunStore.unclaim).
+ * `missed`: not a run but a summary of occurrences the misfire policy passed over (see
+ * MissedRecord).
  */
 export type RunStatus =
+  | 'missed'
   | 'pending'
   | 'running'
   | 'succeeded'
@@ -178,7 +181,29 @@ export interface RunResult {
   response?: Run['response'];
 }
 
+/**
+ * Occurrences of one schedule the misfire policy passed over, summarised as one run record
+ * (status `missed`, scheduledFor = the first of them) so run history shows the gap. Like a
+ * manual run it is outside the claim index: it fences nothing, counts for no maxRuns and moves
+ * no catch-up mark; the decision it reports was made by the leader that wrote it.
+ */
+export interface MissedRecord {
+  id: string;
+  scheduleId: string;
+  scheduleName: string;
+  /** the first occurrence passed over */
+  first: Date;
+  /** how many were passed over, up to `until` */
+  count: number;
+  until: Date;
+  reason: string;
+  leader: string;
+  epoch: number;
+}
+
 export interface RunStore {
+  /** Writes missed-occurrence summaries (one insert for all of them; an id already written is skipped). */
+  recordMissed(records: MissedRecord[]): Promise<void>;
   /**
    * Claims an occurrence by inserting its run, or by taking over its `released` run when that
    * was given back by a leader of `req.epoch` or an earlier one. Returns the id of the run that

@@ -491,6 +491,8 @@ const table: Bad[] = [
   },
   // ---- routing
   { name: 'method not allowed', method: 'DELETE', path: POST, status: 405 },
+  { name: 'unknown method (PROPFIND)', method: 'PROPFIND', path: POST, status: 405 },
+  { name: 'unknown method on /healthz', method: 'PURGE', path: '/healthz', status: 405 },
   { name: 'unknown route', method: 'GET', path: '/api/v1/nothing', status: 404 },
 ];
 
@@ -527,5 +529,32 @@ describe('bad inputs', () => {
       headers: { 'content-type': 'text/plain' },
     });
     expect(r415.headers.get('accept-patch')).toBe('application/merge-patch+json, application/json');
+  });
+
+  it('refuses invalid UTF-8 in a string with a 400 naming the field, instead of storing U+FFFD', async () => {
+    const json = (bytes: number[]) => {
+      const [before, after] = JSON.stringify(
+        validBody('utf8', { action: { type: 'log', message: 'XX' }, labels: { team: 'a' } }),
+      ).split('XX');
+      return new Uint8Array([...Buffer.from(before!), ...bytes, ...Buffer.from(after!)]);
+    };
+    for (const bytes of [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0x61, 0xe2, 0x82]]) {
+      const res = await h.app.request(POST, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: json(bytes),
+      });
+      const body = (await res.json()) as { errors: { field: string; message: string }[] };
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.headers.get('content-type')).toBe(PROBLEM);
+      expect(body.errors).toEqual([{ field: 'action.message', message: expect.stringMatching(/UTF-8/) }]);
+    }
+    // the same body with a real U+FFFD, sent as valid UTF-8, is accepted
+    const ok = await send(h.app, 'POST', POST, {
+      body: validBody('utf8-ok', { action: { type: 'log', message: 'a\uFFFDb' } }),
+    });
+    expect(ok.status, ok.text).toBe(201);
+    await send(h.app, 'DELETE', `${POST}/${ok.body.id}`);
+    expect(await fingerprint(h.db)).toEqual(before);
   });
 });

@@ -123,6 +123,20 @@ describe('operations', () => {
     expect(h.logs.some((l) => l.msg === 'readiness check failed')).toBe(true);
   });
 
+  it('logs probe and scrape requests at debug (one line every few seconds per probe is noise), failures as usual', async () => {
+    h.logs.length = 0;
+    await send(h.app, 'GET', '/healthz');
+    await send(h.app, 'GET', '/readyz');
+    await h.app.request('/metrics');
+    await send(h.app, 'GET', '/api/v1/schedules');
+    ready = false;
+    await send(h.app, 'GET', '/readyz');
+    ready = true;
+    // the harness logs at info: debug lines are not written
+    const lines = h.logs.filter((l) => l.msg === 'request').map((l) => `${l.path} ${l.status}`);
+    expect(lines).toEqual(['/api/v1/schedules 200', '/readyz 503']);
+  });
+
   it('/readyz answers from the real database', async () => {
     const real = await harness({ prefix: 'api_ready' });
     try {
@@ -136,6 +150,7 @@ describe('operations', () => {
     const s = await send(h.app, 'POST', '/api/v1/schedules', { body: validBody('metered') });
     await send(h.app, 'GET', `/api/v1/schedules/${s.body.id}`);
     await send(h.app, 'GET', '/nowhere');
+    await send(h.app, 'PROPFIND', `/api/v1/schedules/${s.body.id}`);
     const r = await h.app.request('/metrics');
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -147,6 +162,10 @@ describe('operations', () => {
       'leasecron_http_requests_total{method="POST",route="/api/v1/schedules",status="201"} 1',
     );
     expect(text).toContain('leasecron_http_requests_total{method="GET",route="unmatched",status="404"} 1');
+    // a 405 is labelled by the path it was refused on, as a 2xx is
+    expect(text).toContain(
+      'leasecron_http_requests_total{method="OTHER",route="/api/v1/schedules/:id",status="405"} 1',
+    );
     expect(text).toMatch(
       /leasecron_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/v1\/schedules\/:id"\}/,
     );

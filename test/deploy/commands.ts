@@ -29,6 +29,11 @@ export function run(
 ): Promise<CommandResult> {
   const env = { ...process.env, ...opts.env };
   for (const name of MAKE_VARS) delete env[name];
+  // Node gives a child's stdin as a socket pair; Debian's bash takes a shell started with a socket
+  // for stdin and SHLVL 0 or unset for one run by sshd and reads /etc/bash.bashrc, whose unguarded
+  // $PS1 then fails under the Makefile's `bash -u` ("PS1: unbound variable" on stderr of every
+  // make). A terminal's shell has SHLVL ≥ 1; a runner started from `( … & )` or a service has 0.
+  if (!(Number(env.SHLVL) >= 1)) env.SHLVL = '1';
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

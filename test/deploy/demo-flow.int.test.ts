@@ -29,12 +29,13 @@ import { ensureDist } from './local-up.ts';
 const ENTRY = 'src/main.ts';
 
 interface RunItem {
-  id: string;
   status: string;
-  leader: string | null;
+  leader: string;
   scheduledFor: string;
   trigger: string;
 }
+
+const NAME = 'hello-every-5s';
 
 /** `make -s <target> <vars…>` from the repository root, as a user types it. */
 function make(target: string, vars: Record<string, string> = {}): Promise<CommandResult> {
@@ -43,17 +44,19 @@ function make(target: string, vars: Record<string, string> = {}): Promise<Comman
   });
 }
 
-/**
- * The pretty JSON body scripts/api.mjs prints after its status line. `make leader` may print
- * `local.ts status` lines after it (when a local-up of its own is running), hence the bounds.
- */
-// biome-ignore lint/suspicious/noExplicitAny: response JSON, read by expectations
-function body(out: string): any {
+/** The rows of the table the `leasecron` CLI prints (kubectl style: cells 3+ spaces apart). */
+function rows(out: string, header: string): Record<string, string>[] {
   const lines = out.split('\n');
-  const start = lines.indexOf('{');
-  const end = lines.indexOf('}', start + 1);
-  if (start < 0 || end < 0) throw new Error(`no JSON object in:\n${out}`);
-  return JSON.parse(lines.slice(start, end + 1).join('\n'));
+  const start = lines.findIndex((l) => l.startsWith(header));
+  if (start < 0) throw new Error(`no table with ${header} in:\n${out}`);
+  const names = lines[start]!.trim().split(/ {3,}/);
+  const found: Record<string, string>[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (!/\S/.test(line) || /^[a-z]+:/.test(line)) break;
+    const cells = line.trim().split(/ {3,}/);
+    found.push(Object.fromEntries(names.map((n, i) => [n, cells[i] ?? ''])));
+  }
+  return found;
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -86,9 +89,14 @@ describe('the demo flow through the Makefile, against 3 replicas on free ports',
   let secondLeader: string;
 
   const runsOf = async (): Promise<RunItem[]> => {
-    const r = await make('runs', { ID: id, BASE_URL: baseUrl() });
+    const r = await make('runs', { NAME, BASE_URL: baseUrl() });
     expect(r.code, r.stderr).toBe(0);
-    return body(r.stdout).items as RunItem[];
+    return rows(r.stdout, 'SCHEDULED FOR').map((row) => ({
+      status: row.STATUS!,
+      leader: row.LEADER!,
+      scheduledFor: row['SCHEDULED FOR']!,
+      trigger: row.TRIGGER!,
+    }));
   };
 
   beforeAll(async () => {
@@ -113,24 +121,28 @@ describe('the demo flow through the Makefile, against 3 replicas on free ports',
     if (mongoDb) await dropDb(mongoDb);
   });
 
-  it('make create-schedule → 201 with an id; make get-schedules shows it', async () => {
+  it('make create-schedule → created with an id, and the table shows it; make get-schedules too', async () => {
     const created = await make('create-schedule', { BASE_URL: baseUrl() });
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
-    expect(created.stdout).toMatch(/^POST \/api\/v1\/schedules → 201 Created$/m);
-    const schedule = body(created.stdout);
-    expect(schedule).toMatchObject({ name: 'hello-every-5s', schedule: { every: '5s' }, version: 1 });
-    id = schedule.id;
-    expect(id).toEqual(expect.any(String));
-    expect(created.stdout).toContain(`Location: /api/v1/schedules/${id}`);
-    expect(created.stdout).toContain(`"id": "${id}"`);
+    const m = /^schedule\/hello-every-5s created \(namespace default, id ([0-9a-f-]{36})\)$/m.exec(
+      created.stdout,
+    );
+    expect(m, created.stdout).not.toBeNull();
+    id = m![1]!;
+    expect(rows(created.stdout, 'NAME')).toEqual([
+      expect.objectContaining({
+        NAME,
+        SCHEDULE: 'every 5s',
+        PAUSED: 'false',
+        'NEXT RUN': expect.stringMatching(/^in \d+s$|ago$/),
+      }),
+    ]);
 
     const listed = await make('get-schedules', { BASE_URL: baseUrl() });
     expect(listed.code, listed.stderr).toBe(0);
-    expect(listed.stdout).toMatch(/^GET \/api\/v1\/schedules → 200 OK$/m);
-    const items = body(listed.stdout).items as { id: string; name: string; nextRunAt: string | null }[];
-    expect(items.filter((s) => s.id === id)).toEqual([
-      expect.objectContaining({ name: 'hello-every-5s', nextRunAt: expect.any(String) }),
+    expect(rows(listed.stdout, 'NAMESPACE').filter((r) => r.NAME === NAME)).toEqual([
+      expect.objectContaining({ NAMESPACE: 'default', SCHEDULE: 'every 5s' }),
     ]);
   });
 
@@ -173,18 +185,15 @@ describe('the demo flow through the Makefile, against 3 replicas on free ports',
       .poll(
         async () => {
           const r = await make('leader', { BASE_URL: baseUrl() });
-          return r.code === 0 ? body(r.stdout).leader : `exit ${r.code}: ${r.stderr}`;
+          return r.code === 0 ? rows(r.stdout, 'LEADER')[0]?.LEADER : `exit ${r.code}: ${r.stderr}`;
         },
         { timeout: 15_000, interval: 500 },
       )
       .toBe(secondLeader);
     const shown = await make('leader', { BASE_URL: baseUrl() });
-    expect(shown.stdout).toMatch(/^GET \/api\/v1\/cluster → 200 OK$/m);
-    expect(body(shown.stdout)).toMatchObject({
-      leader: secondLeader,
-      leaseName: 'leasecron-leader',
-      namespace: ns,
-    });
+    expect(rows(shown.stdout, 'LEADER')).toEqual([
+      expect.objectContaining({ LEADER: secondLeader, LEASE: `${ns}/leasecron-leader` }),
+    ]);
   });
 
   it('runs continue under the new leader, each occurrence claimed once', async () => {
@@ -201,23 +210,27 @@ describe('the demo flow through the Makefile, against 3 replicas on free ports',
     expect(runs.filter((r) => r.status === 'failed')).toEqual([]);
   });
 
-  it('make update-schedule ID=… → 200 (version 2); make delete-schedule ID=… → 204, gone from the list', async () => {
-    const updated = await make('update-schedule', { ID: id, BASE_URL: baseUrl() });
+  it('make update-schedule applies the payload by name (version 2); make delete-schedule NAME=… deletes it', async () => {
+    const updated = await make('update-schedule', { BASE_URL: baseUrl() });
     expect(updated.code, updated.stderr).toBe(0);
-    expect(updated.stdout).toMatch(new RegExp(`^PUT /api/v1/schedules/${id} → 200 OK$`, 'm'));
-    expect(body(updated.stdout)).toMatchObject({ id, version: 2, schedule: { every: '10s' } });
+    expect(updated.stdout).toContain(`schedule/${NAME} configured (namespace default, id ${id})`);
+    expect(rows(updated.stdout, 'NAME')).toEqual([expect.objectContaining({ NAME, SCHEDULE: 'every 10s' })]);
+    const shown = await make('get-schedule', { NAME, BASE_URL: baseUrl() });
+    expect(shown.stdout).toMatch(new RegExp(`^id: ${id}$`, 'm'));
+    expect(shown.stdout).toMatch(/^version: 2$/m);
 
-    const deleted = await make('delete-schedule', { ID: id, BASE_URL: baseUrl() });
+    const deleted = await make('delete-schedule', { NAME, BASE_URL: baseUrl() });
     expect(deleted.code, deleted.stderr).toBe(0);
-    expect(deleted.stdout).toMatch(new RegExp(`^DELETE /api/v1/schedules/${id} → 204 No Content$`, 'm'));
+    expect(deleted.stdout).toBe(`schedule/${NAME} deleted\n`);
 
     const listed = await make('get-schedules', { BASE_URL: baseUrl() });
-    expect(listed.code, listed.stderr).toBe(0);
-    expect((body(listed.stdout).items as { id: string }[]).map((s) => s.id)).not.toContain(id);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toContain(NAME);
 
     const again = await make('delete-schedule', { ID: id, BASE_URL: baseUrl() });
     expect(again.code).not.toBe(0);
-    expect(again.stdout).toContain('→ 404');
+    expect(again.stderr).toContain(`error: schedule "${id}" not found`);
+    expect(again.stderr).toContain('Error 3'); // the CLI's exit code for not found, as make reports it
   });
 });
 
@@ -228,9 +241,9 @@ describe('the demo targets without an API', () => {
       ['create-schedule', {}],
       ['get-schedules', {}],
       ['leader', {}],
-      ['runs', { ID: 'x' }],
-      ['trigger', { ID: 'x' }],
-      ['update-schedule', { ID: 'x' }],
+      ['runs', { NAME: 'x' }],
+      ['trigger', { NAME: 'x' }],
+      ['update-schedule', {}],
       ['delete-schedule', { ID: 'x' }],
     ];
     for (const [target, vars] of targets) {
@@ -241,11 +254,11 @@ describe('the demo targets without an API', () => {
     }
   });
 
-  it('the ID targets print their usage when ID is missing', async () => {
-    for (const target of ['update-schedule', 'delete-schedule', 'runs']) {
+  it('the targets of one schedule print their usage when neither NAME nor ID is given', async () => {
+    for (const target of ['get-schedule', 'delete-schedule', 'runs', 'trigger', 'pause', 'resume']) {
       const r = await make(target, { BASE_URL: 'http://127.0.0.1:1' });
       expect(r.code, target).not.toBe(0);
-      expect(r.stdout, target).toContain(`usage: make ${target} ID=<schedule id>`);
+      expect(r.stdout, target).toContain(`usage: make ${target} NAME=<schedule name>`);
       expect(r.stderr, target).not.toContain('No leasecron API answered');
     }
   });

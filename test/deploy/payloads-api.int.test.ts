@@ -1,5 +1,6 @@
-// Every file in payloads/ is what `make create-schedule` / `make update-schedule` send, byte for byte:
-// the real API (built in-process on the real MongoDB, as test/api does) must accept each one and
+// Every JSON file in payloads/ is what `make create-schedule` / `make update-schedule` send (the
+// leasecron CLI parses the file and sends the same JSON; the bytes are sent here as they are): the
+// real API (built in-process on the real MongoDB, as test/api does) must accept each one and
 // hand it back as stored, with the next occurrence the schedule promises. The static checks in
 // build-artifacts.int.test.ts validate the same files against the schema; this proves the route
 // (body parsing, content type, store, indexes, response) takes them too.
@@ -50,7 +51,7 @@ interface Reply {
   body: any;
 }
 
-/** Sends the payload file's own text, as scripts/api.mjs does for the Makefile targets. */
+/** Sends the payload file's own text, as the Makefile targets once did (the CLI now parses it first). */
 async function send(method: string, path: string, file?: string): Promise<Reply> {
   const init: RequestInit = { method, headers: { accept: 'application/json' } };
   if (file !== undefined) {

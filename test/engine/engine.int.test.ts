@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import { openAuth } from '../../src/auth/api-auth.ts';
 import { Engine } from '../../src/engine/engine.ts';
+import { MissedRuns } from '../../src/engine/missed-runs.ts';
 import type { EngineMetrics } from '../../src/engine/types.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
@@ -195,6 +196,61 @@ describe('Engine', () => {
       }
     } finally {
       await e.stop();
+    }
+  });
+
+  it('records occurrences the misfire policy passes over as one missed run, outside the claims (issue 15)', async () => {
+    const createdAt = new Date(Date.now() - 5_500);
+    const s = await schedules.create(
+      input('passed-over', { misfire: { policy: 'skip', graceSeconds: 60 } }),
+      createdAt,
+    );
+    const missedRuns = new MissedRuns({ write: (r) => runs.recordMissed(r), logger, flushMs: 100 });
+    const e = new Engine({
+      schedules,
+      runs,
+      actions: sinkActionRunner(),
+      identity: 'leader-m',
+      logger,
+      now: () => new Date(),
+      missedRuns,
+    });
+    await e.start(4);
+    try {
+      const missed = await until('a missed record', async () => {
+        const found = (await allRuns(s.id)).filter((r) => r.status === 'missed');
+        return found.length > 0 && found;
+      });
+      expect(missed).toHaveLength(1);
+      const [m] = missed;
+      // 0 … 4 s after creation are more than the on-time tolerance late at start: passed over by skip
+      const count = Number(/^(\d+) occurrences from /.exec(m!.error ?? '')?.[1]);
+      expect(count, m!.error ?? '').toBeGreaterThanOrEqual(5);
+      expect(m).toMatchObject({
+        scheduledFor: createdAt,
+        attempts: 0,
+        trigger: 'schedule',
+        leader: 'leader-m',
+        epoch: 4,
+        firedAt: null,
+        error: expect.stringMatching(
+          new RegExp(
+            `^\\d+ occurrences from ${createdAt.toISOString()} to \\S+ not run: misfire policy skip$`,
+          ),
+        ),
+      });
+      // it fences nothing: the on-time occurrences after it are claimed and run as usual
+      await until('runs after the gap', async () =>
+        (await allRuns(s.id)).some((r) => r.status === 'succeeded' && r.scheduledFor > createdAt),
+      );
+      const claimed = (await allRuns(s.id))
+        .filter((r) => r.status !== 'missed')
+        .map((r) => r.scheduledFor.getTime());
+      expect(new Set(claimed).size).toBe(claimed.length);
+      expect(Math.min(...claimed)).toBeGreaterThanOrEqual(createdAt.getTime() + 5000);
+    } finally {
+      await e.stop();
+      await missedRuns.close();
     }
   });
 
