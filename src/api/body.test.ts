@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeUtf8Json, depthExceeds, mediaType } from './body.ts';
+import { decodeUtf8Json, depthExceeds, mediaType, unstorableStrings } from './body.ts';
 import { ApiError } from './problem.ts';
 
 describe('mediaType', () => {
@@ -61,5 +61,22 @@ describe('decodeUtf8Json', () => {
     ['in a body that is not JSON either', bytes('{', [0xff]), ['']],
   ])('refuses %s, naming the field', (_name, body, fields) => {
     expect(fieldsOf(body)).toEqual(fields);
+  });
+});
+
+describe('unstorableStrings (valid JSON MongoDB cannot store as sent)', () => {
+  it('names a key holding U+0000 (BSON field names end at NUL: it was a 500) and lone surrogates', () => {
+    const body = JSON.parse(
+      '{"action":{"template":{"spec":{"\\u0000":[1],"ok":"\\ud83d\\ude00","bad":"x\\udb6f"}}},"name":"\\ud800"}',
+    );
+    expect(unstorableStrings(body).map((u) => u.field)).toEqual([
+      'action.template.spec.\u0000',
+      'action.template.spec.bad',
+      'name',
+    ]);
+  });
+
+  it('passes well-formed text, emoji and NUL inside values', () => {
+    expect(unstorableStrings({ a: 'x\u0000y', b: ['😀', { c: 'é' }], d: null, e: 1 })).toEqual([]);
   });
 });

@@ -49,7 +49,44 @@ export async function readJsonBody(c: Context<AppEnv>, accepted: readonly string
   }
   if (depthExceeds(value, MAX_JSON_DEPTH))
     throw bodyError(`the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  const unstorable = unstorableStrings(value);
+  if (unstorable.length > 0)
+    throw new ApiError(
+      400,
+      `the request body holds text that cannot be stored as sent: ${unstorable.map((u) => u.field || '(body)').join(', ')}`,
+      { errors: unstorable },
+    );
   return value;
+}
+
+/**
+ * Valid JSON that MongoDB cannot store as sent: a key with U+0000 (BSON field names end at a
+ * NUL byte; the driver throws, which was a 500), and an escaped lone surrogate (`"\ud800"`, not
+ * a character: BSON's UTF-8 would turn it into U+FFFD, storing what the client did not send, as
+ * invalid UTF-8 bytes would). Both are refused with a 400 naming the field.
+ */
+export function unstorableStrings(root: unknown): { field: string; message: string }[] {
+  const found: { field: string; message: string }[] = [];
+  const stack: [unknown, string][] = [[root, '']];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (!value.isWellFormed())
+        found.push({ field: path, message: 'holds an unpaired surrogate escape, which is not a character' });
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        const at = path ? `${path}.${key}` : key;
+        if (key.includes('\u0000')) found.push({ field: at, message: 'a key may not contain U+0000' });
+        else if (!key.isWellFormed())
+          found.push({
+            field: at,
+            message: 'a key holds an unpaired surrogate escape, which is not a character',
+          });
+        else stack.push([child, at]);
+      }
+    }
+  }
+  return found.sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
